@@ -1,0 +1,49 @@
+# tum2000: one entry point. `make book` builds the book (the main job),
+# `make test` runs the tests; both set up everything they need first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.tum2000-installed
+
+.PHONY: all setup browser fig1 book test test-fast bench clean help
+
+all: book
+
+setup: $(STAMP)
+
+# A fresh virtual environment with the pinned requirements and the package.
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+# Headless Chromium for the browser test (Debian's package; needs root or sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Simulate the default network; write the dataset and Fig. 1.
+fig1: setup
+	$(VENV)/bin/tum2000 simulate --out output/default.nc --figure output/fig1.png
+
+book: setup
+	$(PY) -m tum2000.book build
+
+test: setup browser
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not book"
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf _build output .pytest_cache
+
+help:
+	@sed -n '/^| command/,/^$$/p' README.md

@@ -1,0 +1,22 @@
+"""tum2000: Tsodyks, Uziel & Markram (2000), Fig. 1, reproduced with Brian2.
+
+Main entry points::
+
+    import tum2000
+    params = tum2000.preset("default", I_b_spread_mV=0.75)
+    ds = tum2000.simulate(params, seed=1)        # xarray.Dataset
+    ds = tum2000.cached_simulate(params, seed=1)  # same, through the dataset cache
+"""
+
+from .cache import cached_simulate, cache_dir
+from .dataset import DatasetError, load, save
+from .parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Parameters,
+                         parameter_table, preset)
+from .provenance import __version__, code_version
+from .simulation import simulate
+
+__all__ = [
+    "PATHWAYS", "PRESETS", "SPECS", "DatasetError", "ParameterError", "Parameters",
+    "__version__", "cache_dir", "cached_simulate", "code_version", "load",
+    "parameter_table", "preset", "save", "simulate",
+]

@@ -1,0 +1,119 @@
+"""Fig. 1 of Tsodyks, Uziel & Markram (2000), one function per panel.
+
+A: raster of all neurons; B: network activity (fraction of neurons firing
+per 1 ms bin) with an inset on a detected population spike; C: mean
+recovered fraction x of the excitatory-to-excitatory synapses.
+Each function draws into a given matplotlib Axes and returns it; times on
+the axes are ms from the start of the recording, as in the paper.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .atomic import atomic_path
+
+# Fig. 1's axis limits (the paper's; the reference script uses the same).
+ACTIVITY_YLIM = (0.0, 0.2)
+RECOVERED_YLIM = (0.2, 0.6)
+INSET_HALF_WIDTH_MS = 20.0
+
+
+def _population_spikes(ds: xr.Dataset) -> xr.Dataset:
+    from .analysis import detect_population_spikes
+
+    return detect_population_spikes(ds)
+
+
+def neuron_order(ds: xr.Dataset, sort_by_I_b: bool = False) -> np.ndarray:
+    """Row of each neuron in the raster: excitatory below inhibitory, optionally
+    sorted by background input within each population (as in the NEST port)."""
+    n = ds.sizes["neuron"]
+    if not sort_by_I_b:
+        return np.arange(n)
+    population = ds["population"].values
+    key = np.lexsort((ds["I_b"].values, population != "exc"))
+    rows = np.empty(n, dtype=np.int64)
+    rows[key] = np.arange(n)
+    return rows
+
+
+def plot_raster(ds: xr.Dataset, ax: Axes, sort_by_I_b: bool = False,
+                mark_ps: bool = True) -> Axes:
+    """Panel A: one dot per spike; excitatory neurons first, then inhibitory."""
+    rows = neuron_order(ds, sort_by_I_b)[ds["spike_neuron"].values]
+    exc = ds["population"].values[ds["spike_neuron"].values] == "exc"
+    times = ds["spike_time"].values
+    ax.plot(times[exc], rows[exc], ".", color="k", ms=1, rasterized=True, label="excitatory")
+    ax.plot(times[~exc], rows[~exc], ".", color="tab:red", ms=1, rasterized=True,
+            label="inhibitory")
+    if mark_ps:
+        for t in _population_spikes(ds)["ps_time"].values:
+            ax.axvline(t, color="tab:blue", lw=0.8, alpha=0.4)
+    ax.set_ylim(0, ds.sizes["neuron"])
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylabel("Neuron No." + (" (sorted by $I_b$)" if sort_by_I_b else ""))
+    return ax
+
+
+def plot_activity(ds: xr.Dataset, ax: Axes, inset: bool = True) -> Axes:
+    """Panel B: fraction of all neurons firing per 1 ms bin, inset on the
+    largest detected population spike (none when there is none)."""
+    from .analysis import population_activity
+
+    activity = population_activity(ds)
+    t = activity["time"].values
+    ax.plot(t, activity.values, color="k", lw=0.7)
+    ax.set_ylim(*ACTIVITY_YLIM)
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylabel("Net activity")
+    ps = _population_spikes(ds)
+    if inset and ps.sizes["ps"] > 0:
+        centre = float(ps["ps_time"].values[int(np.argmax(ps["ps_peak"].values))])
+        lo, hi = centre - INSET_HALF_WIDTH_MS, centre + INSET_HALF_WIDTH_MS
+        axins = ax.inset_axes([0.05, 0.35, 0.2, 0.6])
+        axins.plot(t, activity.values, color="k", lw=0.8, drawstyle="steps-post")
+        axins.set_xlim(lo, hi)
+        axins.set_ylim(*ACTIVITY_YLIM)
+        axins.set_xticks([lo, hi])
+        axins.set_xticklabels([f"{lo:.0f}", f"{hi:.0f}"], fontsize=7)
+        axins.set_yticks([])
+    return ax
+
+
+def plot_recovered(ds: xr.Dataset, ax: Axes, pathway: str = "EE") -> Axes:
+    """Panel C: mean recovered fraction x of one pathway's synapses."""
+    x = ds["recovered"].sel(pathway=pathway)
+    ax.plot(x["time"].values, x.values, color="k", lw=0.8)
+    ax.set_ylim(*RECOVERED_YLIM)
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylabel("Recov excit" if pathway == "EE" else f"Recovered x ({pathway})")
+    ax.set_xlabel("Time (msec)")
+    return ax
+
+
+def figure1(ds: xr.Dataset, sort_by_I_b: bool = False) -> Figure:
+    """The three panels stacked, sharing the time axis, in the paper's layout."""
+    fig = Figure(figsize=(6, 8), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    plot_raster(ds, axes[0], sort_by_I_b=sort_by_I_b)
+    plot_activity(ds, axes[1])
+    plot_recovered(ds, axes[2])
+    for ax, letter in zip(axes, "ABC"):
+        ax.text(-0.12, 1.0, letter, transform=ax.transAxes, fontweight="bold",
+                va="top", fontsize=12)
+        ax.xaxis.set_tick_params(labelbottom=True)
+    return fig
+
+
+def save_figure1(ds: xr.Dataset, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write Fig. 1 to ``path`` (format from the suffix), atomically."""
+    with atomic_path(path) as tmp:
+        figure1(ds).savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    return Path(path)

@@ -1,0 +1,91 @@
+"""The tum2000 command line: simulate, summary, figure, params; bad input exits 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import tum2000
+
+SHORT = ["--set", "burn_in_ms=200", "--set", "duration_ms=600"]
+
+
+def cli(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "tum2000.cli", *args],
+                            capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run.nc"
+    fig = out.with_name("fig1.png")
+    result = cli("simulate", *SHORT, "--seed", "2", "--out", str(out), "--figure", str(fig))
+    assert "simulated" in result.stderr  # progress is shown
+    return out, fig
+
+
+def test_simulate_writes_dataset_and_figure(simulated):
+    out, fig = simulated
+    ds = tum2000.load(out)
+    assert ds.attrs["seed"] == 2 and ds.attrs["duration_ms"] == 600.0
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_prints_one_json_object(simulated):
+    out, _ = simulated
+    result = cli("summary", str(out))
+    summary = json.loads(result.stdout)
+    assert summary["exc_rate_hz"] > 0 and summary["inh_rate_hz"] > 0
+    ds = tum2000.load(out)
+    exc = (ds["population"].values[ds["spike_neuron"].values] == "exc").sum()
+    assert summary["exc_rate_hz"] == pytest.approx(exc / 400 / 0.6)
+
+
+def test_figure_command(simulated, tmp_path):
+    out, _ = simulated
+    cli("figure", str(out), "--out", str(tmp_path / "f.png"))
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["simulate", "--set", "I_b_sprad_mV=1", "--out", "{out}"], "unknown parameter 'I_b_sprad_mV'"),
+    (["simulate", "--set", "p_connect=2", "--out", "{out}"], "p_connect must be a number in (0, 1]"),
+    (["simulate", "--preset", "fast", "--out", "{out}"], "invalid choice: 'fast'"),
+    (["simulate", "--seed", "-4", "--out", "{out}"], "seed must be an integer >= 0"),
+    (["simulate", "--set", "dt_ms", "--out", "{out}"], "expected NAME=VALUE"),
+    (["summary", "{missing}"], "no such file"),
+    (["figure", "{foreign}", "--out", "{out}"], "not a tum2000 dataset"),
+    (["summary", "{corrupt}"], "not a readable netCDF file"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, fragment, tmp_path):
+    import xarray as xr
+
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"a": ("x", [1.0])}).to_netcdf(foreign)
+    corrupt = tmp_path / "corrupt.nc"
+    corrupt.write_bytes(b"garbage")
+    out = tmp_path / "out.nc"
+    args = [a.format(out=out, missing=tmp_path / "none.nc", foreign=foreign, corrupt=corrupt)
+            for a in args]
+    result = cli(*args, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.nc", "foreign.nc"]
+
+
+def test_help_shows_the_cache_location():
+    result = cli("simulate", "--help")
+    assert str(tum2000.cache_dir()) in result.stdout.replace("\n", " ")
+
+
+def test_params_list_and_json():
+    listing = cli("params", "--list").stdout
+    assert "I_b_spread_mV" in listing and "reference script" in listing
+    resolved = json.loads(cli("params", "--preset", "reference_script").stdout)
+    assert resolved["dt_ms"] == 1.0
