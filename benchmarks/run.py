@@ -3,8 +3,8 @@
 Every figure is a whole process (interpreter start, imports, simulation,
 writing the dataset and Fig. 1), timed from outside; peak memory is the
 process's maximum resident set size (``os.wait4``). "Cold" runs start with
-empty compile caches: an empty Python bytecode cache (PYTHONPYCACHEPREFIX)
-and an empty Brian2 Cython cache, as on a fresh machine.
+an empty Brian2 Cython cache, as on a fresh machine right after
+``make setup`` (pip has byte-compiled every installed package by then).
 
 Usage: python benchmarks/run.py [--quick] [--skip-reference] [--sizes 500,5000,50000]
 Targets (issue #2): default Fig. 1 run <= 0.25x the script's wall time and
@@ -46,8 +46,6 @@ def measure(label: str, argv: list[str], cold: bool = False, cwd: Path | None = 
     with tempfile.TemporaryDirectory(prefix="tum2000_bench_") as scratch:
         scratch_path = Path(scratch)
         if cold:
-            environment["PYTHONPYCACHEPREFIX"] = str(scratch_path / "pycache")
-            environment.pop("PYTHONDONTWRITEBYTECODE", None)
             cython_cache = scratch_path / "cython"
             # Brian2 reads ./brian_preferences from its working directory.
             (scratch_path / "brian_preferences").write_text(
@@ -152,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         from analysis_bench import main as analysis_main  # type: ignore
 
         print()
-        analysis_main()
+        analysis_main([])
     except ImportError:
         pass
     if args.json:

@@ -79,3 +79,20 @@ def test_bad_seed(params):
     for seed in (-1, 1.5, "3", True):
         with pytest.raises(ValueError, match="seed must be an integer >= 0"):
             draw_network(params, seed)
+
+
+def test_truncated_normal_matches_scipy_moments():
+    """Our inverse-CDF sampler against scipy's analytic truncated-normal moments."""
+    from scipy import stats
+
+    from tum2000.network import truncated_normal
+
+    rng = np.random.default_rng(3)
+    for mean, sd, low, high in [(1.8, 0.9, 0.36, 3.6), (-5.4, 2.7, -10.8, -1.08),
+                                (0.04, 0.02, 0.001, 0.07), (800.0, 400.0, 5.0, np.inf),
+                                (1.0, 0.5, 1.8, 3.0)]:
+        x = truncated_normal(rng, mean, sd, low, high, 200_000)
+        ref = stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
+        assert low <= x.min() and x.max() <= high
+        assert abs(x.mean() - ref.mean()) < 5 * ref.std() / np.sqrt(x.size)
+        assert abs(x.std() / ref.std() - 1) < 0.01

@@ -25,10 +25,10 @@ RECOVERED_YLIM = (0.2, 0.6)
 INSET_HALF_WIDTH_MS = 20.0
 
 
-def _population_spikes(ds: xr.Dataset) -> xr.Dataset:
+def _population_spikes(ds: xr.Dataset, ps: xr.Dataset | None) -> xr.Dataset:
     from .analysis import detect_population_spikes
 
-    return detect_population_spikes(ds)
+    return detect_population_spikes(ds) if ps is None else ps
 
 
 def neuron_order(ds: xr.Dataset, sort_by_I_b: bool = False) -> np.ndarray:
@@ -45,42 +45,52 @@ def neuron_order(ds: xr.Dataset, sort_by_I_b: bool = False) -> np.ndarray:
 
 
 def plot_raster(ds: xr.Dataset, ax: Axes, sort_by_I_b: bool = False,
-                mark_ps: bool = True) -> Axes:
-    """Panel A: one dot per spike; excitatory neurons first, then inhibitory."""
+                mark_ps: bool = True, ps: xr.Dataset | None = None) -> Axes:
+    """Panel A: one dot per spike; excitatory neurons first, then inhibitory.
+
+    ``mark_ps`` puts a triangle above each detected population spike
+    (``ps``: a :func:`tum2000.analysis.detect_population_spikes` result, or
+    None to detect them here)."""
     rows = neuron_order(ds, sort_by_I_b)[ds["spike_neuron"].values]
     exc = ds["population"].values[ds["spike_neuron"].values] == "exc"
     times = ds["spike_time"].values
     ax.plot(times[exc], rows[exc], ".", color="k", ms=1, rasterized=True, label="excitatory")
     ax.plot(times[~exc], rows[~exc], ".", color="tab:red", ms=1, rasterized=True,
             label="inhibitory")
+    n = ds.sizes["neuron"]
     if mark_ps:
-        for t in _population_spikes(ds)["ps_time"].values:
-            ax.axvline(t, color="tab:blue", lw=0.8, alpha=0.4)
-    ax.set_ylim(0, ds.sizes["neuron"])
+        times = _population_spikes(ds, ps)["ps_time"].values
+        ax.plot(times, np.full(times.size, n * 1.03), "v", color="tab:blue", ms=6,
+                clip_on=False, label="population spike")
+    ax.set_ylim(0, n)
     ax.set_xlim(0, float(ds.attrs["duration_ms"]))
     ax.set_ylabel("Neuron No." + (" (sorted by $I_b$)" if sort_by_I_b else ""))
     return ax
 
 
-def plot_activity(ds: xr.Dataset, ax: Axes, inset: bool = True) -> Axes:
+def plot_activity(ds: xr.Dataset, ax: Axes, inset: bool = True,
+                  ps: xr.Dataset | None = None) -> Axes:
     """Panel B: fraction of all neurons firing per 1 ms bin, inset on the
-    largest detected population spike (none when there is none)."""
+    largest detected population spike (none when there is none).
+
+    The y range is the paper's (0 to 0.2) unless a peak is higher."""
     from .analysis import population_activity
 
     activity = population_activity(ds)
     t = activity["time"].values
+    ylim = (ACTIVITY_YLIM[0], max(ACTIVITY_YLIM[1], 1.05 * float(activity.max())))
     ax.plot(t, activity.values, color="k", lw=0.7)
-    ax.set_ylim(*ACTIVITY_YLIM)
+    ax.set_ylim(*ylim)
     ax.set_xlim(0, float(ds.attrs["duration_ms"]))
     ax.set_ylabel("Net activity")
-    ps = _population_spikes(ds)
+    ps = _population_spikes(ds, ps)
     if inset and ps.sizes["ps"] > 0:
         centre = float(ps["ps_time"].values[int(np.argmax(ps["ps_peak"].values))])
         lo, hi = centre - INSET_HALF_WIDTH_MS, centre + INSET_HALF_WIDTH_MS
         axins = ax.inset_axes([0.05, 0.35, 0.2, 0.6])
         axins.plot(t, activity.values, color="k", lw=0.8, drawstyle="steps-post")
         axins.set_xlim(lo, hi)
-        axins.set_ylim(*ACTIVITY_YLIM)
+        axins.set_ylim(*ylim)
         axins.set_xticks([lo, hi])
         axins.set_xticklabels([f"{lo:.0f}", f"{hi:.0f}"], fontsize=7)
         axins.set_yticks([])
@@ -102,8 +112,11 @@ def figure1(ds: xr.Dataset, sort_by_I_b: bool = False) -> Figure:
     """The three panels stacked, sharing the time axis, in the paper's layout."""
     fig = Figure(figsize=(6, 8), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
-    plot_raster(ds, axes[0], sort_by_I_b=sort_by_I_b)
-    plot_activity(ds, axes[1])
+    from .analysis import detect_population_spikes
+
+    ps = detect_population_spikes(ds)
+    plot_raster(ds, axes[0], sort_by_I_b=sort_by_I_b, ps=ps)
+    plot_activity(ds, axes[1], ps=ps)
     plot_recovered(ds, axes[2])
     for ax, letter in zip(axes, "ABC"):
         ax.text(-0.12, 1.0, letter, transform=ax.transAxes, fontweight="bold",

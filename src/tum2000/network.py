@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtr, ndtri
 
 from .parameters import PATHWAYS, Parameters
 
@@ -89,11 +89,20 @@ def bernoulli_pairs(rng: np.random.Generator, n_pre: int, n_post: int,
 
 def truncated_normal(rng: np.random.Generator, mean: float, sd: float,
                      low: float, high: float, size: int) -> np.ndarray:
-    """Normal(mean, sd) samples restricted to [low, high] (sd = 0: all equal to mean)."""
+    """Normal(mean, sd) samples restricted to [low, high] (sd = 0: all equal to mean).
+
+    Inverse-CDF sampling: uniform draws between the bounds' normal CDF values,
+    mapped back through the normal quantile function. Bounds above the mean
+    are handled on the mirrored side, where the CDF keeps its precision.
+    """
     if sd == 0.0:
         return np.full(size, float(np.clip(mean, low, high)))
     a, b = (low - mean) / sd, (high - mean) / sd
-    return stats.truncnorm.rvs(a, b, loc=mean, scale=sd, size=size, random_state=rng)
+    if a > 0:  # mirror: sample -Z truncated to [-b, -a]
+        z = -ndtri(rng.uniform(ndtr(-b), ndtr(-a), size=size))
+    else:
+        z = ndtri(rng.uniform(ndtr(a), ndtr(b), size=size))
+    return np.clip(mean + sd * z, low, high)
 
 
 def draw_network(params: Parameters, seed: int) -> Network:
