@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping
 
 import numpy as np
@@ -65,6 +66,9 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
         raise ValueError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
     net = draw_network(params, seed)
     run = run_network(params, net, target=target, progress=progress)
+    if progress:
+        print(f"  replaying {run.spike_step.size:,} spikes through {net.n_synapses:,} "
+              "synapses for the mean x and u", file=sys.stderr, flush=True)
     res = reconstruct(params, net, run.spike_step, run.spike_neuron)
     first = params.steps("burn_in_ms")
     recorded = run.spike_step >= first
