@@ -34,6 +34,7 @@ import contextlib
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -166,6 +167,15 @@ def _brian_target(target: str) -> Iterator[str | None]:
 def run_network(params: Parameters, net: Network, target: str = "numpy",
                 progress: bool = False) -> RunOutput:
     """Simulate ``net`` for burn_in_ms + duration_ms with Brian2 on ``target``."""
+    import pyparsing
+
+    with warnings.catch_warnings():
+        # brian2 2.9 calls pyparsing APIs that pyparsing 3.3 deprecates: noise for our users.
+        warnings.simplefilter("ignore", pyparsing.PyparsingDeprecationWarning)
+        return _run_network(params, net, target, progress)
+
+
+def _run_network(params: Parameters, net: Network, target: str, progress: bool) -> RunOutput:
     import brian2 as b2
     from brian2 import mV, ms
 
