@@ -177,3 +177,23 @@ def test_execution_key_changes_with_source_and_parameters(tmp_path):
     assert key != book.execution_key(source, {"seed": 2}, "code")
     assert key != book.execution_key(source, {"seed": 1}, "other code")
     assert key != book.execution_key(NOTEBOOKS[1], {"seed": 1}, "code")
+
+
+def test_pages_quote_parameters_through_substitutions(tmp_path):
+    """Model pages write parameter values as {{ name }}; every name is a parameter
+    and the generated configuration carries its default value."""
+    import re
+
+    import yaml
+
+    from tum2000 import SPECS, preset
+    from tum2000.book import ROOT, write_config
+
+    used = set()
+    for page in (ROOT / "book").rglob("*.md"):
+        used |= set(re.findall(r"\{\{\s*(\w+)\s*\}\}", page.read_text()))
+    assert used and used <= set(SPECS)
+    config = yaml.safe_load(write_config(ROOT, tmp_path / "c.yml").read_text())
+    subs = config["parse"]["myst_substitutions"]
+    assert subs["v_thresh_mV"] == f"{preset('default')['v_thresh_mV']:g}"
+    assert all(name in subs for name in used)

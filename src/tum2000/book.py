@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .atomic import atomic_path
 from .parameters import PRESET_CHANGES, SPECS, ParameterError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -424,8 +425,10 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     execute_all(sets, quick, root, progress, force)
     output = Path(output_dir).resolve() if output_dir is not None else root
     _say(progress, f"rendering the book with Jupyter Book into {output / '_build' / 'html'}")
+    config = write_config(root, output / "_build" / "_config.generated.yml")
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-               "build", str(root), "--path-output", str(output), "-W", "-n", "--keep-going"]
+               "build", str(root), "--path-output", str(output), "--config", str(config),
+               "-W", "-n", "--keep-going"]
     result = subprocess.run(command, cwd=root, capture_output=not progress, text=True)
     if result.returncode != 0:
         detail = "" if progress else ("\n" + (result.stdout or "")[-4000:]
@@ -435,6 +438,41 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     _say(progress, f"book built in {time.perf_counter() - started:.0f} s: "
          f"{output / '_build' / 'html' / 'index.html'}")
     return output / "_build" / "html"
+
+
+def parameter_substitutions() -> dict[str, str]:
+    """``{{ name }}`` substitutions for the pages: every parameter's default value.
+
+    The model pages quote parameter values through these, so the parameters
+    module stays the one place where a value is written down.
+    """
+    from .parameters import preset
+
+    values = {}
+    for name, value in preset("default").items():
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            values[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        else:
+            values[name] = f"{value:g}"
+    return values
+
+
+def write_config(root: Path, path: Path) -> Path:
+    """``_config.yml`` plus the parameter substitutions, written for this build."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    parse = config.setdefault("parse", {})
+    parse["myst_substitutions"] = {**parameter_substitutions(),
+                                   **(parse.get("myst_substitutions") or {})}
+    # Local extension folders are relative to the config file: make them absolute.
+    sphinx = config.get("sphinx", {})
+    for name, folder in (sphinx.get("local_extensions") or {}).items():
+        sphinx["local_extensions"][name] = str((root / folder).resolve())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def _say(progress: bool, text: str) -> None:
