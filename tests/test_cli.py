@@ -89,3 +89,13 @@ def test_params_list_and_json():
     assert "I_b_spread_mV" in listing and "reference script" in listing
     resolved = json.loads(cli("params", "--preset", "reference_script").stdout)
     assert resolved["dt_ms"] == 1.0
+
+
+def test_run_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
+    out = tmp_path / "executed.ipynb"
+    result = cli("run", "book/simulate.ipynb", "--set", "I_b_sprad_mV=0.5", "--out", str(out),
+                 check=False)
+    assert result.returncode == 2
+    assert "does not declare parameter 'I_b_sprad_mV'" in result.stderr
+    assert "did you mean I_b_spread_mV" in result.stderr
+    assert not out.exists()

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .book import BookError
 from .cache import ENV_VAR, cache_dir
 from .dataset import DatasetError
 from .parameters import PRESETS, ParameterError, Parameters, parse_assignment, preset
@@ -186,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except BookError as err:  # a notebook failed or the book did not build
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
