@@ -226,3 +226,17 @@ def test_every_page_loads_in_chromium_with_images_and_glued_numbers(built_book, 
             if report["images"] == 0:
                 problems.append(f"{entry}: no image on the page")
     assert not problems, "\n".join(problems)
+
+
+def test_student_edition_has_the_exercises_but_no_solutions(built_book, tmp_path):
+    root, teacher_html = built_book
+    student_html = book.build(quick=True, root=root, student=True, output_dir=tmp_path,
+                              progress=False)
+    pages = [p.relative_to(teacher_html) for p in teacher_html.rglob("*.html")
+             if "exercise-start" in p.read_text() or 'class="admonition solution' in p.read_text()
+             or "solution dropdown" in p.read_text()]
+    assert pages, "the book has no exercises with solutions"
+    for page in pages:
+        teacher, student = (teacher_html / page).read_text(), (student_html / page).read_text()
+        assert "solution" in teacher and "exercise" in student, page
+        assert "solution" not in student.lower(), page

@@ -197,3 +197,14 @@ def test_pages_quote_parameters_through_substitutions(tmp_path):
     subs = config["parse"]["myst_substitutions"]
     assert subs["v_thresh_mV"] == f"{preset('default')['v_thresh_mV']:g}"
     assert all(name in subs for name in used)
+
+
+def test_student_edition_hides_solutions(tmp_path):
+    import yaml
+
+    from tum2000.book import ROOT, write_config
+
+    teacher = yaml.safe_load(write_config(ROOT, tmp_path / "t.yml").read_text())
+    student = yaml.safe_load(write_config(ROOT, tmp_path / "s.yml", student=True).read_text())
+    assert teacher["sphinx"]["config"]["tum2000_student_edition"] is False
+    assert student["sphinx"]["config"]["tum2000_student_edition"] is True

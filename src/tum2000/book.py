@@ -409,6 +409,7 @@ def execute_all(parameter_sets: Mapping[str, Any] | None = None, quick: bool = F
 
 
 def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
+          student: bool = False,
           output_dir: str | os.PathLike | None = None, *, root: str | os.PathLike | None = None,
           parameters: Mapping[str, Any] | None = None, progress: bool = True,
           force: bool = False) -> Path:
@@ -425,7 +426,7 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     execute_all(sets, quick, root, progress, force)
     output = Path(output_dir).resolve() if output_dir is not None else root
     _say(progress, f"rendering the book with Jupyter Book into {output / '_build' / 'html'}")
-    config = write_config(root, output / "_build" / "_config.generated.yml")
+    config = write_config(root, output / "_build" / "_config.generated.yml", student=student)
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
                "build", str(root), "--path-output", str(output), "--config", str(config),
                "-W", "-n", "--keep-going"]
@@ -457,8 +458,11 @@ def parameter_substitutions() -> dict[str, str]:
     return values
 
 
-def write_config(root: Path, path: Path) -> Path:
-    """``_config.yml`` plus the parameter substitutions, written for this build."""
+def write_config(root: Path, path: Path, student: bool = False) -> Path:
+    """``_config.yml`` plus the parameter substitutions, written for this build.
+
+    ``student``: the student edition, every exercise's solution removed
+    (book/_ext/student_edition.py)."""
     import yaml
 
     config = yaml.safe_load((root / "_config.yml").read_text())
@@ -466,7 +470,8 @@ def write_config(root: Path, path: Path) -> Path:
     parse["myst_substitutions"] = {**parameter_substitutions(),
                                    **(parse.get("myst_substitutions") or {})}
     # Local extension folders are relative to the config file: make them absolute.
-    sphinx = config.get("sphinx", {})
+    sphinx = config.setdefault("sphinx", {})
+    sphinx.setdefault("config", {})["tum2000_student_edition"] = bool(student)
     for name, folder in (sphinx.get("local_extensions") or {}).items():
         sphinx["local_extensions"][name] = str((root / folder).resolve())
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -520,6 +525,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="YAML/JSON: notebook -> {name: value}, or global name: value")
     b.add_argument("--quick", action="store_true",
                    help="short simulations (the 'quick' preset's durations)")
+    b.add_argument("--student", action="store_true",
+                   help="student edition: exercises without their solutions")
     b.add_argument("--output-dir", metavar="DIR", help="where _build/ goes (default: root)")
     b.add_argument("--force", action="store_true", help="re-execute every notebook")
     r = sub.add_parser("run", help="execute one notebook with papermill")
@@ -538,7 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "build":
-            build(args.parameters, quick=args.quick, output_dir=args.output_dir,
+            build(args.parameters, quick=args.quick, student=args.student,
+                  output_dir=args.output_dir,
                   force=args.force)
         elif args.command == "run":
             out = run_notebook(args.notebook, parse_assignments(args.set), args.output,

@@ -124,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_book(args: argparse.Namespace) -> int:
     from .book import build
 
-    build(parameter_file=args.parameters, quick=args.quick)
+    build(parameter_file=args.parameters, quick=args.quick, student=args.student)
     return 0
 
 
@@ -174,6 +174,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("book", help="execute every notebook and build the book")
     p.add_argument("--parameters", help="YAML/JSON file of notebook parameters")
     p.add_argument("--quick", action="store_true", help="short simulations (a smoke build)")
+    p.add_argument("--student", action="store_true",
+                   help="student edition: exercises without their solutions")
     p.set_defaults(func=cmd_book)
     return parser
 
