@@ -18,34 +18,55 @@ def _one_synapse(facilitating: bool) -> Network:
         tau_facil_ms=np.array([500.0 if facilitating else np.nan]), tau_I_ms=np.array([3.0]))
 
 
-@pytest.mark.parametrize("facilitating", [False, True])
-def test_single_synapse_matches_fine_euler_integration(facilitating):
-    """x(t) and u(t) from the replay agree with a brute-force integration of
-    dx/dt = (1-x-y)/tau_rec, dy/dt = -y/tau_I, du/dt = -u/tau_facil."""
-    params = preset("default", N_exc=1, N_inh=1, burn_in_ms=0.0, duration_ms=400.0)
-    net = _one_synapse(facilitating)
-    spikes = np.array([100, 250, 400, 1200, 1210, 1230, 3000])  # steps of 0.1 ms
-    res = reconstruct(params, net, spikes, np.zeros(spikes.size, dtype=np.int32))
-    h = 0.001  # ms
-    x, y, u = 1.0, 0.0, (0.0 if facilitating else 0.3)
-    spike_times = set(np.round(spikes * 0.1 / h).astype(int))
+def _euler(spike_times_ms, facilitating, t_end_ms, U=0.3, tau_rec=200.0, tau_I=3.0,
+           tau_facil=500.0, h=0.001):
+    """Brute-force integration of dx/dt = (1-x-y)/tau_rec, dy/dt = -y/tau_I,
+    du/dt = -u/tau_facil with the spike updates; samples every 1 ms."""
+    x, y, u = 1.0, 0.0, (0.0 if facilitating else U)
+    at_spike = set(np.round(np.asarray(spike_times_ms) / h).astype(int))
     xs, us = [], []
-    for k in range(int(400 / h) + 1):
+    for k in range(int(t_end_ms / h) + 1):
         if k % int(1 / h) == 0:
             xs.append(x)
             us.append(u)
-        if k in spike_times:
+        if k in at_spike:
             if facilitating:
-                u += 0.3 * (1 - u)
+                u += U * (1 - u)
             y += u * x
             x -= u * x
-        x, y = x + h * (1 - x - y) / 200.0, y - h * y / 3.0
+        x, y = x + h * (1 - x - y) / tau_rec, y - h * y / tau_I
         if facilitating:
-            u -= h * u / 500.0
+            u -= h * u / tau_facil
+    return np.array(xs), np.array(us)
+
+
+SPIKE_STEPS = np.array([100, 250, 400, 1200, 1210, 1230, 3000])  # steps of 0.1 ms
+
+
+@pytest.mark.parametrize("facilitating", [False, True])
+def test_single_synapse_matches_fine_euler_integration(facilitating):
+    """x(t) and u(t) from the replay agree with a brute-force integration."""
+    params = preset("default", N_exc=1, N_inh=1, burn_in_ms=0.0, duration_ms=400.0)
+    net = _one_synapse(facilitating)
+    res = reconstruct(params, net, SPIKE_STEPS, np.zeros(SPIKE_STEPS.size, dtype=np.int32))
+    xs, us = _euler(SPIKE_STEPS * 0.1, facilitating, 400.0)
     EI = 1  # the synapse sits in pathway EI
     np.testing.assert_allclose(res.recovered[EI], xs, atol=2e-4)
     np.testing.assert_allclose(res.utilization[EI], us, atol=2e-4)
     assert np.isnan(res.recovered[0]).all()  # empty pathway: no mean
+
+
+@pytest.mark.parametrize("facilitating", [False, True])
+def test_single_synapse_function_matches_euler(facilitating):
+    from tum2000.resources import single_synapse
+
+    syn = single_synapse(SPIKE_STEPS * 0.1, U=0.3, tau_rec_ms=200.0,
+                         tau_facil_ms=500.0 if facilitating else None, duration_ms=400.0,
+                         sample_dt_ms=1.0)
+    xs, us = _euler(SPIKE_STEPS * 0.1, facilitating, 400.0)
+    np.testing.assert_allclose(syn["recovered"], xs, atol=2e-4)
+    np.testing.assert_allclose(syn["utilization"], us, atol=2e-4)
+    assert float(syn["released"][0]) == pytest.approx(0.3)  # a rested synapse releases U
 
 
 def test_replay_matches_brian2_state_of_every_synapse(short_params):

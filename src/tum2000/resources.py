@@ -36,6 +36,21 @@ class Resources:
     end_u: np.ndarray
 
 
+def evolve(w: np.ndarray, y: np.ndarray, u: np.ndarray, elapsed: np.ndarray,
+           tau_rec: np.ndarray, tau_I: np.ndarray, tau_facil: np.ndarray,
+           facilitates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(w = 1 - x, y, u) ``elapsed`` ms later with no spike in between (times in ms).
+
+    dy/dt = -y/tau_I, dw/dt = -(w - y)/tau_rec, du/dt = -u/tau_facil (only
+    where ``facilitates``); every exponent is negative.
+    """
+    rec = np.exp(-elapsed / tau_rec)
+    dec = np.exp(-elapsed / tau_I)
+    w = w * rec + y * tau_I / (tau_rec - tau_I) * (rec - dec)
+    u = np.where(facilitates, u * np.exp(-elapsed / tau_facil), u)
+    return w, y * dec, u
+
+
 class _State:
     """Per-synapse (w = 1 - x, y, u). Between spikes all refer to the same grid
     time; a synapse hit by a spike in the current interval refers to the
@@ -63,13 +78,8 @@ class _State:
     def advance(self, idx: np.ndarray, elapsed: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Closed-form state of synapses ``idx`` ``elapsed`` ms (>= 0) later."""
-        rec = np.exp(-elapsed / self.tau_rec[idx])
-        dec = np.exp(-elapsed / self.tau_I[idx])
-        y = self.y[idx]
-        w = self.w[idx] * rec + y * self.coupling[idx] * (rec - dec)
-        u = self.u[idx]
-        u = np.where(self.facil[idx], u * np.exp(-elapsed / self.tau_facil[idx]), u)
-        return w, y * dec, u
+        return evolve(self.w[idx], self.y[idx], self.u[idx], elapsed, self.tau_rec[idx],
+                      self.tau_I[idx], self.tau_facil[idx], self.facil[idx])
 
     def spike(self, idx: np.ndarray, at_ms: np.ndarray) -> None:
         """Presynaptic spikes ``at_ms`` into the interval on synapses ``idx``."""
@@ -179,3 +189,52 @@ def reconstruct(params: Parameters, net: Network, spike_step: np.ndarray,
     time_ms = sample_steps * dt
     return Resources(time_ms=time_ms, recovered=recovered, utilization=utilization,
                      end_x=1.0 - state.w, end_y=state.y.copy(), end_u=state.u.copy())
+
+
+def single_synapse(spike_times_ms: np.ndarray, U: float, tau_rec_ms: float,
+                   tau_I_ms: float = 3.0, tau_facil_ms: float | None = None,
+                   duration_ms: float | None = None, sample_dt_ms: float = 0.1):
+    """One Tsodyks-Markram synapse driven by given presynaptic spike times.
+
+    Returns an ``xarray.Dataset`` with ``recovered`` x, ``active`` y and
+    ``utilization`` u on a time grid (``time``, ms, every ``sample_dt_ms``),
+    and ``released`` (the fraction u x released by each spike, on dim
+    ``spike``). ``tau_facil_ms=None``: a depressing synapse (u = U).
+    The same closed form as the network simulation (:func:`evolve`).
+    """
+    import xarray as xr
+
+    spikes = np.sort(np.asarray(spike_times_ms, dtype=float))
+    end = float(duration_ms if duration_ms is not None else (spikes[-1] + 200.0
+                                                                 if spikes.size else 200.0))
+    facil = np.array(tau_facil_ms is not None)
+    params = (np.array(tau_rec_ms, float), np.array(tau_I_ms, float),
+              np.array(tau_facil_ms if tau_facil_ms is not None else 1.0, float), facil)
+    w, y, u = np.zeros(1), np.zeros(1), np.array([0.0 if facil else U])
+    last = 0.0
+    after = np.empty((spikes.size, 3))
+    released = np.empty(spikes.size)
+    for k, t in enumerate(spikes):
+        w, y, u = evolve(w, y, u, np.array(t - last), *params)
+        if facil:
+            u = u + U * (1.0 - u)
+        released[k] = float(u[0] * (1.0 - w[0]))
+        w, y = w + released[k], y + released[k]
+        after[k] = w[0], y[0], u[0]
+        last = t
+    time = np.arange(0.0, end + sample_dt_ms / 2, sample_dt_ms)
+    k = np.searchsorted(spikes, time, side="left") - 1  # a sample precedes a spike at t
+    base = np.where(k[:, None] >= 0, after[np.maximum(k, 0)],
+                    np.array([0.0, 0.0, 0.0 if facil else U]))
+    since = time - np.where(k >= 0, spikes[np.maximum(k, 0)], 0.0)
+    w_t, y_t, u_t = evolve(base[:, 0], base[:, 1], base[:, 2], since, *params)
+    return xr.Dataset(
+        {"recovered": ("time", 1.0 - w_t, {"units": "1", "long_name": "recovered fraction x"}),
+         "active": ("time", y_t, {"units": "1", "long_name": "active fraction y"}),
+         "utilization": ("time", u_t, {"units": "1", "long_name": "utilization u"}),
+         "released": ("spike", released, {"units": "1",
+                                          "long_name": "fraction u x released by the spike"}),
+         "spike_time": ("spike", spikes, {"units": "ms"})},
+        coords={"time": ("time", time, {"units": "ms"})},
+        attrs={"U": U, "tau_rec_ms": tau_rec_ms, "tau_I_ms": tau_I_ms,
+               "tau_facil_ms": "null" if tau_facil_ms is None else tau_facil_ms})
