@@ -198,13 +198,19 @@ def test_every_page_loads_in_chromium_with_images_and_glued_numbers(built_book, 
     for entry in book._toc_files(root):
         _Handler.failures.clear()
         url = f"{base}/{entry}.html"
-        result = subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-             "--virtual-time-budget=10000", "--dump-dom", url],
-            capture_output=True, text=True, timeout=120)
-        match = re.search(r'<pre id="tum2000-probe">(.*?)</pre>', result.stdout, re.S)
+        # A loaded machine can end Chromium's virtual-time budget before the load
+        # event: retry (with a fresh profile) before calling the page broken.
+        for attempt in range(3):
+            result = subprocess.run(
+                [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / f'profile{attempt}'}",
+                 "--virtual-time-budget=20000", "--dump-dom", url],
+                capture_output=True, text=True, timeout=120)
+            match = re.search(r'<pre id="tum2000-probe">(.*?)</pre>', result.stdout, re.S)
+            if match:
+                break
         if not match:
-            problems.append(f"{entry}: no probe report (exit {result.returncode})")
+            problems.append(f"{entry}: no probe report (exit {result.returncode}): "
+                            f"{result.stderr.strip()[-300:]}")
             continue
         report = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&")
                             .replace("&lt;", "<").replace("&gt;", ">"))
@@ -238,5 +244,5 @@ def test_student_edition_has_the_exercises_but_no_solutions(built_book, tmp_path
     assert pages, "the book has no exercises with solutions"
     for page in pages:
         teacher, student = (teacher_html / page).read_text(), (student_html / page).read_text()
-        assert "solution" in teacher and "exercise" in student, page
-        assert "solution" not in student.lower(), page
+        assert 'class="solution' in teacher and 'class="exercise' in student, page
+        assert 'class="solution' not in student and "-solution-" not in student, page
