@@ -57,25 +57,27 @@ def _target(changes: Mapping[str, Any], fine_dt_ms: float) -> str:
 
 def study(base: Parameters, variants: Mapping[str, Mapping[str, Any]], baseline: str,
           seeds: Sequence[int], compiled_below_dt_ms: float = 0.05,
-          progress: bool = False) -> xr.Dataset:
-    """Simulate every variant for every seed (through the dataset cache).
+          progress: bool = False, scheduler: str | None = None) -> xr.Dataset:
+    """Simulate every variant for every seed, in parallel through Dask
+    (:func:`tum2000.sweep.simulate_many`; ``scheduler``: its address, None for
+    a local cluster) and through the dataset cache.
 
     Returns ``value`` (variant, seed, statistic) and, against ``baseline``,
     ``difference`` and ``standard_error`` (variant, statistic) of the paired
     differences and ``agrees`` (within :data:`STANDARD_ERRORS`).
     """
-    from .cache import cached_simulate
+    from .sweep import simulate_many
 
     if baseline not in variants:
         raise ValueError(f"baseline {baseline!r} is not one of the variants {list(variants)}")
     names = list(STATISTICS)
-    values = np.full((len(variants), len(seeds), len(names)), np.nan)
-    for i, (variant, changes) in enumerate(variants.items()):
-        params = base.replace(**changes)
-        for j, seed in enumerate(seeds):
-            ds = cached_simulate(params, seed, target=_target(changes, compiled_below_dt_ms),
-                                 progress=progress)
-            values[i, j] = [statistics(ds)[k] for k in names]
+    seeds = list(seeds)
+    jobs = [(base.replace(**changes), seed) for changes in variants.values() for seed in seeds]
+    targets = [_target(changes, compiled_below_dt_ms) for changes in variants.values()
+               for _ in seeds]
+    datasets = simulate_many(jobs, targets=targets, scheduler=scheduler, progress=progress)
+    values = np.array([[statistics(ds)[k] for k in names] for ds in datasets]).reshape(
+        len(variants), len(seeds), len(names))
     value = xr.DataArray(values, dims=("variant", "seed", "statistic"),
                          coords={"variant": list(variants), "seed": list(seeds),
                                  "statistic": names})
