@@ -6,6 +6,7 @@ Main entry points::
     params = tum2000.preset("default", I_b_spread_mV=0.75)
     ds = tum2000.simulate(params, seed=1)        # xarray.Dataset
     ds = tum2000.cached_simulate(params, seed=1)  # same, through the dataset cache
+    runs = tum2000.simulate_many([(params, s) for s in range(1, 9)])  # in parallel, Dask
 """
 
 from .cache import cached_simulate, cache_dir
@@ -14,9 +15,10 @@ from .parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Parameters,
                          parameter_table, preset)
 from .provenance import __version__, code_version
 from .simulation import simulate
+from .sweep import simulate_many
 
 __all__ = [
     "PATHWAYS", "PRESETS", "SPECS", "DatasetError", "ParameterError", "Parameters",
     "__version__", "cache_dir", "cached_simulate", "code_version", "load",
-    "parameter_table", "preset", "save", "simulate",
+    "parameter_table", "preset", "save", "simulate", "simulate_many",
 ]
