@@ -44,7 +44,7 @@ def pathway_summary(net: Network) -> dict[str, np.ndarray]:
             for k, v in columns.items()}
 
 
-def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 0, *,
+def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 1, *,
              target: str = "numpy", progress: bool = False) -> xr.Dataset:
     """Simulate the network and return its dataset (see :mod:`tum2000.dataset`).
 
