@@ -189,14 +189,21 @@ def test_pages_quote_parameters_through_substitutions(tmp_path):
     from tum2000 import SPECS, preset
     from tum2000.book import ROOT, write_config
 
+    import nbformat
+
+    texts = [p.read_text() for p in (ROOT / "book").rglob("*.md") if "_executed" not in p.parts]
+    texts += ["".join(c.source) for p in (ROOT / "book").rglob("*.ipynb")
+              if "_executed" not in p.parts
+              for c in nbformat.read(p, as_version=4).cells if c.cell_type == "markdown"]
     used = set()
-    for page in (ROOT / "book").rglob("*.md"):
-        used |= set(re.findall(r"\{\{\s*(\w+)\s*\}\}", page.read_text()))
+    for text in texts:
+        used |= set(re.findall(r"\{\{\s*(\w+)\s*\}\}", text))
     assert used and used <= set(SPECS)
     config = yaml.safe_load(write_config(ROOT, tmp_path / "c.yml").read_text())
     subs = config["parse"]["myst_substitutions"]
     assert subs["v_thresh_mV"] == f"{preset('default')['v_thresh_mV']:g}"
     assert all(name in subs for name in used)
+    assert {"dt_ms", "burn_in_ms", "record_dt_ms"} <= used  # notebooks use them too
 
 
 def test_student_edition_hides_solutions(tmp_path):

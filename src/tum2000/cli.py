@@ -83,7 +83,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from .analysis import summarize
     from .dataset import load
 
-    print(json.dumps(summarize(load(args.file))))
+    print(json.dumps(summarize(load(args.file)), allow_nan=False))
     return 0
 
 

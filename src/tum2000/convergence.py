@@ -33,16 +33,13 @@ STANDARD_ERRORS = 3.0
 
 def statistics(ds: xr.Dataset) -> dict[str, float]:
     """Rates (Hz), population-spike count and mean peak, mean x (EE) and u (EI)."""
-    from .analysis import detect_population_spikes
-    from .dataset import parameters_of
+    from .analysis import detect_population_spikes, firing_rates
 
-    p = parameters_of(ds)
-    seconds = p["duration_ms"] / 1000.0
-    exc = ds["population"].values[ds["spike_neuron"].values] == "exc"
+    rates = firing_rates(ds).groupby("population").mean()
     ps = detect_population_spikes(ds)
     return {
-        "exc_rate_hz": float(exc.sum() / p["N_exc"] / seconds),
-        "inh_rate_hz": float((~exc).sum() / p["N_inh"] / seconds),
+        "exc_rate_hz": float(rates.sel(population="exc")),
+        "inh_rate_hz": float(rates.sel(population="inh")),
         "n_ps": float(ps.sizes["ps"]),
         "ps_peak": float(ps["ps_peak"].mean()) if ps.sizes["ps"] else np.nan,
         "x_EE_mean": float(ds["recovered"].sel(pathway="EE").mean()),

@@ -123,6 +123,10 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None,
     opts = json.loads(a.attrs.get("options", "{}"))
     sel = {"condition": "all"}
 
+    def ee_value(name: str, reduce: Any) -> Any:
+        """A recovery variable of the EE pathway, reduced; None without EE."""
+        return reduce(ee[name]) if ee is not None else None
+
     def sv(name: str, **where: Any) -> float | int | None:
         if name not in a:
             return None
@@ -147,18 +151,17 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None,
         "ps_participation_exc": _mean(a["participation"].sel(population="exc")),
         "ps_participation_inh": _mean(a["participation"].sel(population="inh")),
         "recruitment_rho_mean": _mean(a["recruitment_rho"]),
-        "x_mean": _num(ee["x_mean"]) if ee is not None else None,
-        "x_min": _num(ee["x_min"]) if ee is not None else None,
-        "x_max": _num(ee["x_max"]) if ee is not None else None,
-        "x_before_ps": _list(ee["x_before"]) if ee is not None else [],
-        "x_after_ps": _list(ee["x_after"]) if ee is not None else [],
-        "x_drop_mean": _mean(ee["x_drop"]) if ee is not None else None,
-        "recovery_tau_ms": _mean(ee["fit_tau"]) if ee is not None else None,
-        "recovery_tau_pred_ms": _mean(ee["tau_pred"]) if ee is not None else None,
-        "recovery_x_inf": _mean(ee["fit_x_inf"]) if ee is not None else None,
-        "recovery_x_inf_pred": _mean(ee["x_inf_pred"]) if ee is not None else None,
-        "recovery_x_inf_pred_neurons": (_mean(ee["x_inf_pred_neurons"])
-                                        if ee is not None else None),
+        "x_mean": ee_value("x_mean", _num),
+        "x_min": ee_value("x_min", _num),
+        "x_max": ee_value("x_max", _num),
+        "x_before_ps": ee_value("x_before", _list) or [],
+        "x_after_ps": ee_value("x_after", _list) or [],
+        "x_drop_mean": ee_value("x_drop", _mean),
+        "recovery_tau_ms": ee_value("fit_tau", _mean),
+        "recovery_tau_pred_ms": ee_value("tau_pred", _mean),
+        "recovery_x_inf": ee_value("fit_x_inf", _mean),
+        "recovery_x_inf_pred": ee_value("x_inf_pred", _mean),
+        "recovery_x_inf_pred_neurons": ee_value("x_inf_pred_neurons", _mean),
         "cv_isi_exc": sv("cv_isi", population="exc"),
         "cv_isi_inh": sv("cv_isi", population="inh"),
         "fano_exc": sv("fano_factor", population="exc"),
