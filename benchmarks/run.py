@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                    tum2000_fig1(work, target="cython")))
 
     import tum2000
-    from tum2000.network import draw_network
+    from tum2000.model.network import draw_network
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     scaling = []

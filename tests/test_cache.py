@@ -18,7 +18,7 @@ def test_miss_then_hit(tmp_path, monkeypatch):
     def no_simulation(*args, **kwargs):
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr("tum2000.simulation.simulate", no_simulation)
+    monkeypatch.setattr("tum2000.model.simulation.simulate", no_simulation)
     xr.testing.assert_identical(cache.cached_simulate(params, 4, directory=tmp_path), first)
 
 

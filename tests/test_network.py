@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tum2000 import PATHWAYS, preset
-from tum2000.network import bernoulli_pairs, draw_network
+from tum2000.model.network import bernoulli_pairs, draw_network
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_truncated_normal_matches_scipy_moments():
     """Our inverse-CDF sampler against scipy's analytic truncated-normal moments."""
     from scipy import stats
 
-    from tum2000.network import truncated_normal
+    from tum2000.model.network import truncated_normal
 
     rng = np.random.default_rng(3)
     for mean, sd, low, high in [(1.8, 0.9, 0.36, 3.6), (-5.4, 2.7, -10.8, -1.08),

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tum2000 import PATHWAYS, SPECS, ParameterError, Parameters, preset
-from tum2000.parameters import parameter_table, parse_assignment
+from tum2000.model.parameters import parameter_table, parse_assignment
 
 
 def test_every_spec_has_unit_source_and_doc():

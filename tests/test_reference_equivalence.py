@@ -12,8 +12,8 @@ import pytest
 
 import tum2000
 from tum2000 import PATHWAYS
-from tum2000.brian_model import run_network
-from tum2000.network import draw_network
+from tum2000.model.brian_model import run_network
+from tum2000.model.network import draw_network
 
 pytestmark = pytest.mark.slow
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tum2000 import preset
-from tum2000.brian_model import run_network
-from tum2000.network import Network, draw_network
-from tum2000.resources import reconstruct
+from tum2000.model.brian_model import run_network
+from tum2000.model.network import Network, draw_network
+from tum2000.model.resources import reconstruct
 
 
 def _one_synapse(facilitating: bool) -> Network:
@@ -58,7 +58,7 @@ def test_single_synapse_matches_fine_euler_integration(facilitating):
 
 @pytest.mark.parametrize("facilitating", [False, True])
 def test_single_synapse_function_matches_euler(facilitating):
-    from tum2000.resources import single_synapse
+    from tum2000.model.resources import single_synapse
 
     syn = single_synapse(SPIKE_STEPS * 0.1, U=0.3, tau_rec_ms=200.0,
                          tau_facil_ms=500.0 if facilitating else None, duration_ms=400.0,

@@ -11,10 +11,10 @@ Main entry points::
 
 from .cache import cached_simulate, cache_dir
 from .dataset import DatasetError, load, save
-from .parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Parameters,
+from .model.parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Parameters,
                          parameter_table, preset)
 from .provenance import __version__, code_version
-from .simulation import simulate
+from .model.simulation import simulate
 from .sweep import simulate_many
 
 __all__ = [

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .atomic import atomic_path
-from .parameters import PRESET_CHANGES, SPECS, ParameterError
+from .model.parameters import PRESET_CHANGES, SPECS, ParameterError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parents[1]
@@ -447,7 +447,7 @@ def parameter_substitutions() -> dict[str, str]:
     The model pages quote parameter values through these, so the parameters
     module stays the one place where a value is written down.
     """
-    from .parameters import preset
+    from .model.parameters import preset
 
     values = {}
     for name, value in preset("default").items():
@@ -495,7 +495,7 @@ def simulate_in_subprocess(params: Any, seed: int, target: str = "numpy",
     that computed it, nor on the Brian2 code-generation ``target``.
     """
     from . import dataset
-    from .simulation import as_parameters
+    from .model.simulation import as_parameters
 
     params = as_parameters(params)
     with tempfile.TemporaryDirectory(prefix="tum2000_subprocess_") as tmp:

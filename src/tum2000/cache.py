@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import xarray as xr
 
 from . import dataset
-from .parameters import Parameters
+from .model.parameters import Parameters
 from .provenance import code_version
 
 ENV_VAR = "TUM2000_CACHE"
@@ -67,7 +67,7 @@ def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, 
                     *, directory: str | os.PathLike | None = None, target: str = "numpy",
                     progress: bool = False) -> xr.Dataset:
     """:func:`tum2000.simulate`, but served from the cache when it holds the result."""
-    from .simulation import as_parameters, simulate
+    from .model.simulation import as_parameters, simulate
 
     params = as_parameters(params)
     where = Path(directory) if directory is not None else None

@@ -16,7 +16,7 @@ from typing import Sequence
 from .book import BookError
 from .cache import ENV_VAR, cache_dir
 from .dataset import DatasetError
-from .parameters import PRESETS, ParameterError, Parameters, parse_assignment, preset
+from .model.parameters import PRESETS, ParameterError, Parameters, parse_assignment, preset
 
 EXIT_USAGE = 2
 
@@ -56,7 +56,7 @@ def _add_parameter_options(parser: argparse.ArgumentParser) -> None:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .cache import cached_simulate
     from .dataset import save
-    from .simulation import simulate
+    from .model.simulation import simulate
 
     params = _parameters(args)
     for path in (args.out, args.figure):
@@ -98,7 +98,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
 
 def cmd_params(args: argparse.Namespace) -> int:
     if args.list:
-        from .parameters import parameter_table
+        from .model.parameters import parameter_table
 
         for row in parameter_table():
             print(f"{row['name']:22s} {row['default']:>10s} {row['unit']:3s}  "

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .parameters import Parameters
+from .model.parameters import Parameters
 
 STATISTICS: dict[str, str] = {
     "exc_rate_hz": "Hz",

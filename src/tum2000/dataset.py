@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 from .atomic import atomic_path
-from .parameters import PATHWAYS, ParameterError, Parameters
+from .model.parameters import PATHWAYS, ParameterError, Parameters
 
 FORMAT = "tum2000-dataset/1"
 """Value of the ``format`` attribute; changes when the contract changes."""

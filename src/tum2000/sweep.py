@@ -18,7 +18,7 @@ from typing import Sequence
 
 import xarray as xr
 
-from .parameters import Parameters
+from .model.parameters import Parameters
 
 
 def _simulate_into_cache(params_json: str, seed: int, target: str, directory: str) -> str:

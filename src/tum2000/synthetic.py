@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from . import dataset
-from .parameters import PATHWAYS, Parameters
+from .model.parameters import PATHWAYS, Parameters
 
 SYNTHETIC_CODE_VERSION = "synthetic"
 

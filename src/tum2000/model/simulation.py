@@ -8,11 +8,11 @@ from typing import Any, Mapping
 import numpy as np
 import xarray as xr
 
-from . import dataset
+from .. import dataset
 from .brian_model import TARGETS, run_network
 from .network import Network, draw_network
 from .parameters import PATHWAYS, Parameters, preset
-from .provenance import code_version, library_versions
+from ..provenance import code_version, library_versions
 from .resources import reconstruct
 
 
