@@ -6,6 +6,10 @@ One simulation is one ``xarray.Dataset`` (stored as netCDF):
   ``I_b`` (background input, mV);
 * dimension ``spike``: ``spike_time`` (ms from the start of the recording)
   and ``spike_neuron`` (index into ``neuron``), a CF indexed ragged array;
+* dimension ``burn_in_spike``: the spikes of the burn-in before the recording,
+  ``burn_in_spike_time`` (ms from the start of the recording, so in
+  [-burn_in_ms, 0)) and ``burn_in_spike_neuron``; with them every synapse's
+  state can be replayed exactly from the start of the simulation;
 * dimension ``time`` (ms from the start of the recording) with
   ``recovered`` (pathway, time): mean recovered fraction x of each pathway's
   synapses, and ``utilization`` (pathway, time): their mean u (constant,
@@ -31,7 +35,7 @@ import xarray as xr
 from .atomic import atomic_path
 from .model.parameters import PATHWAYS, ParameterError, Parameters
 
-FORMAT = "tum2000-dataset/1"
+FORMAT = "tum2000-dataset/2"
 """Value of the ``format`` attribute; changes when the contract changes."""
 
 REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -39,6 +43,8 @@ REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
     "I_b": ("neuron",),
     "spike_time": ("spike",),
     "spike_neuron": ("spike",),
+    "burn_in_spike_time": ("burn_in_spike",),
+    "burn_in_spike_neuron": ("burn_in_spike",),
     "recovered": ("pathway", "time"),
     "utilization": ("pathway", "time"),
     "synapse_count": ("pathway",),
@@ -62,8 +68,11 @@ class ForeignDatasetError(DatasetError):
 def build(params: Parameters, seed: int, code_version: str, versions: dict[str, str],
           I_b_mV: np.ndarray, spike_time_ms: np.ndarray, spike_neuron: np.ndarray,
           time_ms: np.ndarray, recovered: np.ndarray, utilization: np.ndarray,
-          pathway_summary: dict[str, np.ndarray]) -> xr.Dataset:
-    """Assemble a dataset; times are ms from the start of the recording."""
+          pathway_summary: dict[str, np.ndarray],
+          burn_in_spike_time_ms: np.ndarray | None = None,
+          burn_in_spike_neuron: np.ndarray | None = None) -> xr.Dataset:
+    """Assemble a dataset; times are ms from the start of the recording (burn-in
+    spikes, if any, at negative times)."""
     n_exc, N = params["N_exc"], params.N
     population = np.where(np.arange(N) < n_exc, "exc", "inh").astype(object)
     data_vars: dict[str, Any] = {
@@ -72,6 +81,14 @@ def build(params: Parameters, seed: int, code_version: str, versions: dict[str, 
         "spike_neuron": ("spike", np.asarray(spike_neuron, dtype=np.int32),
                          {"units": "1", "long_name": "index of the neuron that spiked",
                           "instance_dimension": "neuron"}),
+        "burn_in_spike_time": ("burn_in_spike", np.asarray(
+            [] if burn_in_spike_time_ms is None else burn_in_spike_time_ms, dtype=np.float64),
+            {"units": "ms", "long_name": "spike time during the burn-in, from the start of "
+             "the recording (negative)"}),
+        "burn_in_spike_neuron": ("burn_in_spike", np.asarray(
+            [] if burn_in_spike_neuron is None else burn_in_spike_neuron, dtype=np.int32),
+            {"units": "1", "long_name": "index of the neuron that spiked during the burn-in",
+             "instance_dimension": "neuron"}),
         "recovered": (("pathway", "time"), recovered,
                       {"units": "1", "long_name": "mean recovered fraction x of synaptic resources"}),
         "utilization": (("pathway", "time"), utilization,
@@ -146,6 +163,15 @@ def validate(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
                        or times[-1] > params["duration_ms"]):
         raise ForeignDatasetError(
             f"{source}: spike_time must be sorted within [0, {params['duration_ms']:g}] ms")
+    burn_in = ds["burn_in_spike_time"].values
+    burn_neurons = ds["burn_in_spike_neuron"].values
+    if burn_neurons.size and (burn_neurons.min() < 0 or burn_neurons.max() >= params.N):
+        raise ForeignDatasetError(f"{source}: burn_in_spike_neuron outside [0, {params.N})")
+    if burn_in.size and (np.any(np.diff(burn_in) < 0) or burn_in[0] < -params["burn_in_ms"]
+                         or burn_in[-1] >= 0):
+        raise ForeignDatasetError(
+            f"{source}: burn_in_spike_time must be sorted within "
+            f"[{-params['burn_in_ms']:g}, 0) ms")
     return ds
 
 

@@ -20,6 +20,15 @@ from .neo_bridge import POPULATIONS, duration_ms, neuron_mask
 N_FIRST = 10
 """How many leading neurons of each PS are listed in ``first_neurons``."""
 
+# Kinds of population spikes, defined once for the whole project. "Participation"
+# always means the fraction of the *excitatory* neurons that fire in the PS.
+PARTIAL_MAX_PARTICIPATION = 0.5
+"""A PS in which fewer than this fraction of excitatory neurons fire is *partial*."""
+SHARP_MAX_WIDTH_MS = 6.0
+"""A *sharp* PS is at most this wide at half maximum (ms) ..."""
+SHARP_MIN_PARTICIPATION = 0.7
+"""... and at least this fraction of the excitatory neurons fire in it."""
+
 
 def spike_bins(times_ms: np.ndarray, bin_ms: float) -> np.ndarray:
     """Bin index of each spike time, with Elephant's rounding convention.
@@ -97,6 +106,10 @@ def detect_population_spikes(ds: xr.Dataset, threshold: float = 0.05,
       latency and I_b of the participating neurons (negative: neurons with
       larger background input fire first);
     * ``ipi_before`` (ps, ms): interval from the previous PS (NaN for the first);
+    * ``is_partial`` (ps): excitatory participation below
+      :data:`PARTIAL_MAX_PARTICIPATION`; ``is_sharp`` (ps): width at most
+      :data:`SHARP_MAX_WIDTH_MS` and excitatory participation at least
+      :data:`SHARP_MIN_PARTICIPATION`;
 
     and scalars ``n_ps``, ``ps_rate_hz`` (PS per second of recording),
     ``mean_ipi_ms`` and ``cv_ipi`` (std / mean of the inter-PS intervals,
@@ -168,6 +181,10 @@ def detect_population_spikes(ds: xr.Dataset, threshold: float = 0.05,
     mean_ipi = float(np.mean(ipi)) if ipi.size else np.nan
     cv_ipi = float(np.std(ipi) / np.mean(ipi)) if ipi.size >= 2 else np.nan
 
+    exc_part = participation[:, list(POPULATIONS).index("exc")] if n else np.zeros(0)
+    is_partial = exc_part < PARTIAL_MAX_PARTICIPATION
+    is_sharp = (width <= SHARP_MAX_WIDTH_MS) & (exc_part >= SHARP_MIN_PARTICIPATION)
+
     ms = {"units": "ms"}
     one = {"units": "1"}
     out = xr.Dataset(
@@ -187,6 +204,11 @@ def detect_population_spikes(ds: xr.Dataset, threshold: float = 0.05,
             "recruitment_rho": ("ps", rho, {**one, "long_name": "Spearman correlation of "
                                             "first-spike latency with I_b"}),
             "ipi_before": ("ps", ipi_before, {**ms, "long_name": "interval since the previous PS"}),
+            "is_partial": ("ps", is_partial, {**one, "long_name": "partial PS: excitatory "
+                           f"participation < {PARTIAL_MAX_PARTICIPATION:g}"}),
+            "is_sharp": ("ps", is_sharp, {**one, "long_name": f"sharp PS: width <= "
+                         f"{SHARP_MAX_WIDTH_MS:g} ms and excitatory participation >= "
+                         f"{SHARP_MIN_PARTICIPATION:g}"}),
             "n_ps": ((), n, {**one, "long_name": "number of population spikes"}),
             "ps_rate_hz": ((), n / dur * 1000.0 if dur > 0 else np.nan,
                            {"units": "Hz", "long_name": "population spikes per second"}),

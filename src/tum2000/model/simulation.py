@@ -81,4 +81,6 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
         time_ms=res.time_ms - params["burn_in_ms"],
         recovered=res.recovered, utilization=res.utilization,
         pathway_summary=pathway_summary(net),
+        burn_in_spike_time_ms=(run.spike_step[~recorded] - first) * dt,
+        burn_in_spike_neuron=run.spike_neuron[~recorded],
     )
