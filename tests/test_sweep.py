@@ -1,13 +1,21 @@
-"""Sweeps through Dask: same datasets as one-by-one simulation, cached, errors surface."""
+"""Sweeps through Dask: the same numbers as serial runs, cached, resumable, failures kept."""
 
+import math
+import os
+
+import numpy as np
 import pytest
 import xarray as xr
 
 import tum2000
-from tum2000.cache import cache_path
-from tum2000.sweep import simulate_many
+from tum2000.cache import cache_path, lookup_summary, summary_path
+from tum2000.sweep import load_sweep, run_sweep, save_sweep, simulate_many
+from tum2000.sweep_stats import run_statistics, statistics_version
 
 PARAMS = dict(burn_in_ms=100.0, duration_ms=300.0)
+SHORT = dict(burn_in_ms=200.0, duration_ms=600.0)
+GRID = {"I_b_spread_mV": [0.5, 1.0]}
+SEEDS = [1, 2]
 
 
 def test_local_cluster_sweep_matches_direct_simulation(tmp_path):
@@ -39,3 +47,99 @@ def test_a_failing_simulation_is_reported(tmp_path):
         simulate_many([(p, 4)], targets=["fortran"], directory=tmp_path, n_workers=1)
     with pytest.raises(ValueError, match="1 targets for 2 jobs"):
         simulate_many([(p, 4), (p, 5)], targets=["numpy"], directory=tmp_path)
+
+
+# --- run_sweep --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """A 2 x 2 sweep (two spreads, two seeds) on a 2-worker local cluster."""
+    directory = tmp_path_factory.mktemp("sweep_cache")
+    base = tum2000.preset("default", **SHORT)
+    result = run_sweep(base, GRID, SEEDS, n_workers=2, directory=directory)
+    return base, directory, result
+
+
+def test_sweep_gives_the_numbers_of_serial_runs(swept):
+    base, _, result = swept
+    assert result.sizes == {"I_b_spread_mV": 2, "seed": 2}
+    assert list(result["I_b_spread_mV"].values) == GRID["I_b_spread_mV"]
+    assert (result["error"] == "").all()
+    for w in GRID["I_b_spread_mV"]:
+        for seed in SEEDS:
+            serial = run_statistics(tum2000.simulate(base.replace(I_b_spread_mV=w), seed))
+            point = result.sel(I_b_spread_mV=w, seed=seed)
+            for name, value in serial.items():
+                got = float(point[name])
+                assert (math.isnan(value) and math.isnan(got)) or got == value, name
+
+
+def test_sweep_result_carries_units_and_provenance(swept, tmp_path):
+    base, _, result = swept
+    assert result["exc_rate_hz"].attrs["units"] == "Hz"
+    assert result["mean_ipi_ms"].attrs["units"] == "ms"
+    assert result["I_b_spread_mV"].attrs["units"] == "mV"
+    assert result.attrs["code_version"] == tum2000.code_version()
+    assert tum2000.Parameters.from_json(result.attrs["base_parameters"]) == base
+    assert "partial" in result["partial_ps_rate_hz"].attrs["long_name"]
+    # per-PS lists are summarised by count, mean and median
+    for stat in ("count", "mean", "median"):
+        assert f"x_before_ps_{stat}" in result
+    assert (result["full_ps_count"] + result["partial_ps_count"] == result["n_ps"]).all()
+    path = save_sweep(result, tmp_path / "s.nc")
+    xr.testing.assert_identical(load_sweep(path), result)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left
+
+
+def test_a_finished_sweep_computes_nothing(swept, monkeypatch):
+    base, directory, result = swept
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a finished sweep must not start a cluster")
+
+    monkeypatch.setattr("tum2000.sweep_cluster.dask_client", no_cluster)
+    again = run_sweep(base, GRID, SEEDS, directory=directory)
+    assert again.attrs["runs_computed"] == 0 and again.attrs["runs_cached"] == 4
+    xr.testing.assert_identical(again.drop_attrs(), result.drop_attrs())
+
+
+def test_a_resumed_sweep_reanalyses_without_resimulating(swept):
+    base, directory, result = swept
+    params = base.replace(I_b_spread_mV=1.0)
+    summary = summary_path(params, 2, statistics_version(), directory)
+    dataset = cache_path(params, 2, directory)
+    summary.unlink()
+    stamp = dataset.stat().st_mtime_ns
+    again = run_sweep(base, GRID, SEEDS, n_workers=1, directory=directory)
+    assert again.attrs["runs_computed"] == 1 and again.attrs["runs_cached"] == 3
+    assert dataset.stat().st_mtime_ns == stamp  # the dataset was read, not re-simulated
+    xr.testing.assert_identical(again.drop_attrs(), result.drop_attrs())
+    assert lookup_summary(params, 2, statistics_version(), directory) is not None
+
+
+def test_a_failing_point_is_recorded_and_the_rest_kept(tmp_path):
+    base = tum2000.preset("default", **SHORT)
+    # A directory where one run's summary must be written: that run fails when
+    # it stores its result (as on a full or broken shared disk).
+    broken = summary_path(base.replace(I_b_spread_mV=0.5), 2, statistics_version(), tmp_path)
+    broken.mkdir(parents=True)
+    with pytest.warns(RuntimeWarning, match="unusable cached summary"):
+        result = run_sweep(base, GRID, SEEDS, n_workers=2, directory=tmp_path)
+    error = result["error"]
+    assert error.sel(I_b_spread_mV=0.5, seed=2).item().startswith("IsADirectoryError")
+    assert (error != "").sum() == 1 and result.attrs["n_failed"] == 1
+    assert np.isnan(result["n_ps"].sel(I_b_spread_mV=0.5, seed=2))
+    ok = result["exc_rate_hz"].where(error == "")
+    assert int(ok.notnull().sum()) == 3
+    for w, seed in ((0.5, 1), (1.0, 1), (1.0, 2)):
+        assert lookup_summary(base.replace(I_b_spread_mV=w), seed, statistics_version(),
+                              tmp_path) is not None
+
+
+def test_zipped_axis_and_grid_points(tmp_path, monkeypatch):
+    from tum2000.sweep_grid import make_grid
+
+    grid = make_grid({"EE_U": [0.4, 0.5]}, [{"N_exc": [40, 80], "N_inh": ["10", "20"]}])
+    assert grid.shape == (2, 2) and len(grid) == 4
+    assert grid.point((1, 0)) == {"EE_U": 0.5, "N_exc": 40, "N_inh": 10}
+    assert tum2000.sweep_grid.Grid.from_json(grid.to_json()) == grid

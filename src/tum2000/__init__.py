@@ -7,6 +7,7 @@ Main entry points::
     ds = tum2000.simulate(params, seed=1)        # xarray.Dataset
     ds = tum2000.cached_simulate(params, seed=1)  # same, through the dataset cache
     runs = tum2000.simulate_many([(params, s) for s in range(1, 9)])  # in parallel, Dask
+    sweep = tum2000.run_sweep("default", {"I_b_spread_mV": [0.5, 1.0]}, seeds=range(1, 5))
 """
 
 from .cache import cached_simulate, cache_dir
@@ -15,10 +16,10 @@ from .model.parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Paramet
                          parameter_table, preset)
 from .provenance import __version__, code_version
 from .model.simulation import simulate
-from .sweep import simulate_many
+from .sweep import run_sweep, simulate_many
 
 __all__ = [
     "PATHWAYS", "PRESETS", "SPECS", "DatasetError", "ParameterError", "Parameters",
     "__version__", "cache_dir", "cached_simulate", "code_version", "load",
-    "parameter_table", "preset", "save", "simulate", "simulate_many",
+    "parameter_table", "preset", "run_sweep", "save", "simulate", "simulate_many",
 ]

@@ -80,3 +80,54 @@ def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, 
     ds = simulate(params, seed, target=target, progress=progress)
     dataset.save(ds, cache_path(params, seed, where))
     return ds
+
+
+# --- per-run summaries of sweeps ----------------------------------------------------
+# A sweep keeps, beside each simulation, the statistics it computed from it
+# (:func:`tum2000.sweep_stats.run_statistics`), keyed by the simulation's key and
+# the statistics' version, so a resumed sweep neither re-simulates nor re-analyses.
+
+def summary_path(params: Parameters, seed: int, version: str,
+                 directory: Path | None = None) -> Path:
+    """Where the per-run summary of ``(params, seed)`` under statistics ``version`` goes."""
+    text = f"{cache_key(params, seed)}\n{version}"
+    return (directory or cache_dir()) / f"summary-{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
+
+
+def lookup_summary(params: Parameters, seed: int, version: str,
+                   directory: Path | None = None) -> dict[str, float] | None:
+    """The cached per-run statistics (None for missing values read back as NaN),
+    or None when absent or unusable (a warning says why)."""
+    import json
+    import math
+
+    path = summary_path(params, seed, version, directory)
+    if not path.exists():
+        return None
+    try:
+        entry = json.loads(path.read_text())
+        if (entry["parameters"] != params.to_json() or int(entry["seed"]) != int(seed)
+                or entry["version"] != version):
+            raise ValueError("it holds a different run")
+        return {k: math.nan if v is None else float(v) for k, v in entry["statistics"].items()}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        warnings.warn(f"ignoring unusable cached summary {path}: {err}", RuntimeWarning,
+                      stacklevel=2)
+        return None
+
+
+def store_summary(params: Parameters, seed: int, version: str, statistics: Mapping[str, float],
+                  directory: Path | None = None) -> Path:
+    """Write per-run statistics atomically (NaN stored as null); return the path."""
+    import json
+    import math
+
+    from .atomic import atomic_path
+
+    path = summary_path(params, seed, version, directory)
+    values = {k: None if not math.isfinite(float(v)) else float(v) for k, v in statistics.items()}
+    entry = {"parameters": params.to_json(), "seed": int(seed), "version": version,
+             "statistics": values}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(entry, allow_nan=False))
+    return path

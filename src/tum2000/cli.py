@@ -128,6 +128,13 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Every grid point x seed through Dask (exit 3: some runs failed; 130: interrupted)."""
+    from .sweep_cli import run
+
+    return run(args, _parameters(args))
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tum2000",
@@ -177,6 +184,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="store_true",
                    help="student edition: exercises without their solutions")
     p.set_defaults(func=cmd_book)
+
+    from .sweep_cli import add_arguments as add_sweep_arguments
+
+    p = sub.add_parser("sweep", help="run a parameter grid x seeds through Dask; write "
+                       "their statistics as one dataset")
+    _add_parameter_options(p)
+    add_sweep_arguments(p)
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

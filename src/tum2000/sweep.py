@@ -1,24 +1,38 @@
-"""Many simulations at once, through Dask.
+"""Many simulations at once, through Dask: parameter sweeps over seeds.
 
-A sweep (several seeds, several parameter sets) submits every simulation the
-dataset cache does not hold yet to a Dask scheduler: by default a local
-cluster with one single-threaded worker process per core (Brian2 runs one
-simulation per process), or any scheduler given by its address
-(``tcp://host:8786``) to use a real cluster. Workers write their results
-into the dataset cache (which must then be a shared directory) and the
-caller reads them back, so a sweep that is run again costs nothing.
+:func:`run_sweep` runs every point of a parameter grid
+(:mod:`tum2000.sweep_grid`) for every seed and returns one xarray Dataset of
+per-run statistics (:mod:`tum2000.sweep_stats`) with the swept parameters and
+``seed`` as dimensions, and a per-point ``error`` string (empty where the
+point succeeded). :func:`simulate_many` returns the datasets of a list of
+``(parameters, seed)`` jobs instead.
+
+Each task runs on a Dask worker (:mod:`tum2000.sweep_cluster`: a local cluster
+by default, or any scheduler): it simulates through the dataset cache, computes
+the run's statistics, and stores them beside the dataset, so a resumed sweep
+neither re-simulates nor re-analyses, and a finished one computes nothing. The
+cache must be a directory the workers share with the caller.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import signal
 import sys
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
 import xarray as xr
 
-from .model.parameters import Parameters
+from .model.parameters import SPECS, ParameterError, Parameters
+from .sweep_grid import Grid, make_grid, check_points
+
+FORMAT = "tum2000-sweep/1"
+"""Value of a sweep result's ``format`` attribute."""
 
 
 def _simulate_into_cache(params_json: str, seed: int, target: str, directory: str) -> str:
@@ -28,12 +42,6 @@ def _simulate_into_cache(params_json: str, seed: int, target: str, directory: st
     params = Parameters.from_json(params_json)
     cached_simulate(params, seed, directory=directory, target=target)
     return str(cache_path(params, seed, Path(directory)))
-
-
-def _prepare_worker() -> None:
-    """Import Brian2 in the worker's main thread: its import installs a SIGINT
-    handler, which Python allows only there (tasks run in other threads)."""
-    import brian2  # noqa: F401
 
 
 def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[str] | None = None,
@@ -71,25 +79,327 @@ def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[s
     return results  # type: ignore[return-value]
 
 
+
+
 def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Sequence[str],
          directory: str, scheduler: str | None, n_workers: int | None) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
+
+    from .sweep_cluster import dask_client
 
     args = ([jobs[i][0].to_json() for i in indices], [int(jobs[i][1]) for i in indices],
             [targets[i] for i in indices], [directory] * len(indices))
-    if scheduler is None:
-        workers = max(1, min(n_workers or os.cpu_count() or 1, len(indices)))
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)
-        client = Client(cluster)
+    workers = max(1, min(n_workers or os.cpu_count() or 1, len(indices)))
+    with dask_client(scheduler, n_workers=workers) as connection:
+        futures = connection.client.map(_simulate_into_cache, *args, pure=False)
+        try:
+            for future in as_completed(futures):
+                future.result()  # re-raises a worker's exception here
+        except BaseException:
+            connection.client.cancel(futures)
+            raise
+
+
+# --- parameter sweeps -----------------------------------------------------------------
+
+class SweepInterrupted(KeyboardInterrupt):
+    """The sweep was interrupted (Ctrl-C or SIGTERM); nothing was written."""
+
+
+def check_seeds(seeds: Iterable[int]) -> list[int]:
+    """Seeds as a list of distinct integers >= 0 (:class:`ParameterError` otherwise)."""
+    out: list[int] = []
+    for seed in seeds:
+        if isinstance(seed, bool) or not float(seed).is_integer() or int(seed) < 0:
+            raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
+        if int(seed) in out:
+            raise ParameterError(f"seed {int(seed)} is listed twice")
+        out.append(int(seed))
+    if not out:
+        raise ParameterError("a sweep needs at least one seed")
+    return out
+
+
+def _sweep_task(params_json: str, seed: int, target: str, directory: str
+                ) -> tuple[str, dict[str, float], bool]:
+    """Worker task: this run's statistics, from the cache or computed (and cached).
+
+    Returns the statistics' version (the caller checks that the worker runs the
+    same code), the statistics, and whether anything was computed."""
+    from .cache import cached_simulate, lookup_summary, store_summary
+    from .sweep_stats import run_statistics, statistics_version
+
+    params = Parameters.from_json(params_json)
+    version = statistics_version()
+    where = Path(directory)
+    cached = lookup_summary(params, seed, version, where)
+    if cached is not None:
+        return version, cached, False
+    ds = cached_simulate(params, seed, directory=where, target=target)
+    values = run_statistics(ds)
+    store_summary(params, seed, version, values, where)
+    return version, values, True
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
+              grid: Grid | Mapping[str, Sequence[Any]] | None, seeds: Iterable[int], *,
+              zipped: Sequence[Mapping[str, Sequence[Any]]] = (), target: str = "numpy",
+              scheduler: str | None = None, scheduler_file: str | os.PathLike | None = None,
+              slurm_jobs: int | None = None, n_workers: int | None = None,
+              dashboard: bool = False, directory: str | os.PathLike | None = None,
+              progress: bool = False, attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """Statistics of every grid point x seed, computed in parallel through Dask.
+
+    Parameters
+    ----------
+    base
+        Parameters every point starts from (a :class:`Parameters`, a preset
+        name, or a dict of changes to the default preset).
+    grid
+        ``{name: [values]}``, one dimension each (the outer product is swept),
+        or a :class:`~tum2000.sweep_grid.Grid`.
+    seeds
+        Seeds of every grid point (the last dimension, ``seed``).
+    zipped
+        Further dimensions whose parameters move together, each
+        ``{name: [values], name2: [values], ...}`` with equal lengths; the
+        dimension is named after the first parameter.
+    target
+        Brian2 target of the simulations ("numpy", "cython", "cpp_standalone";
+        the same results on each).
+    scheduler, scheduler_file, slurm_jobs, n_workers, dashboard
+        Where to run (:func:`tum2000.sweep_cluster.dask_client`); default a
+        local cluster with ``n_workers`` processes (one per core, at most one
+        per run to do).
+    directory
+        The cache (datasets and per-run statistics; default
+        :func:`tum2000.cache_dir`); on a cluster, a directory every worker sees.
+    progress
+        Show a progress bar (completed / total, ETA) on stderr.
+    attrs
+        Extra attributes of the result (e.g. the command that made it).
+
+    Every grid value is checked before any work starts
+    (:class:`ParameterError`). A run that fails is recorded in ``error`` (its
+    statistics are NaN) and the others are kept. Ctrl-C (or SIGTERM) cancels
+    the remaining runs, closes the cluster and raises :class:`SweepInterrupted`;
+    runs that completed stay in the cache.
+    """
+    from .cache import cache_dir, lookup_summary
+    from .model.simulation import as_parameters
+    from .sweep_stats import statistics_version
+
+    base = as_parameters(base)
+    if isinstance(grid, Grid):
+        if zipped:
+            raise ParameterError("give zipped axes inside the Grid, not beside it")
+        check_points(base, grid)
     else:
-        cluster, client = None, Client(scheduler)
+        grid = make_grid(grid, zipped, base)
+    seeds = check_seeds(seeds)
+    from .model.brian_model import TARGETS
+
+    if target not in TARGETS:
+        raise ParameterError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
+    where = Path(directory) if directory is not None else cache_dir()
+    indices = list(grid.indices())
+    jobs = [(index, seed, base.replace(**grid.point(index))) for index in indices
+            for seed in seeds]
+    version = statistics_version()
+    results: dict[int, dict[str, float]] = {}
+    errors: dict[int, str] = {}
+    for j, (_, seed, params) in enumerate(jobs):
+        cached = lookup_summary(params, seed, version, where)
+        if cached is not None:
+            results[j] = cached
+    missing = [j for j in range(len(jobs)) if j not in results]
+    started = time.perf_counter()
+    computed = 0
+    if missing:
+        computed = _compute(jobs, missing, results, errors, version, target=target,
+                            directory=where, scheduler=scheduler,
+                            scheduler_file=scheduler_file, slurm_jobs=slurm_jobs,
+                            n_workers=n_workers, dashboard=dashboard, progress=progress)
+    elif progress:
+        print(f"all {len(jobs)} runs of the sweep are cached: nothing to compute",
+              file=sys.stderr, flush=True)
+    provenance = {"runs_computed": computed, "runs_cached": len(jobs) - len(missing),
+                  "wall_time_s": round(time.perf_counter() - started, 3), **(attrs or {})}
+    return assemble(base, grid, seeds, [results.get(j) for j in range(len(jobs))],
+                    [errors.get(j, "") for j in range(len(jobs))], target, provenance)
+
+
+def _compute(jobs: list[tuple[tuple[int, ...], int, Parameters]], missing: list[int],
+             results: dict[int, dict[str, float]], errors: dict[int, str], version: str, *,
+             target: str, directory: Path, scheduler: str | None,
+             scheduler_file: str | os.PathLike | None, slurm_jobs: int | None,
+             n_workers: int | None, dashboard: bool, progress: bool) -> int:
+    """Run the missing jobs; fill ``results`` and ``errors``; the number computed."""
+    from dask.distributed import as_completed
+    from tqdm import tqdm
+
+    from .sweep_cluster import dask_client
+
+    workers = max(1, min(n_workers or os.cpu_count() or 1, len(missing)))
+    computed = 0
+    previous = _raise_on_sigterm()
     try:
-        client.run(_prepare_worker)
-        futures = client.map(_simulate_into_cache, *args, pure=False)
-        for future in as_completed(futures):
-            future.result()  # re-raises a worker's exception here
+        with dask_client(scheduler, scheduler_file, n_workers=workers, dashboard=dashboard,
+                         slurm_jobs=slurm_jobs, cache_directory=directory) as connection:
+            if progress:
+                print(f"{len(missing)} of {len(jobs)} runs to compute on "
+                      f"{connection.description}", file=sys.stderr, flush=True)
+            client = connection.client
+            futures = client.map(
+                _sweep_task, [jobs[j][2].to_json() for j in missing],
+                [jobs[j][1] for j in missing], [target] * len(missing),
+                [str(directory)] * len(missing), pure=False)
+            job_of = {f.key: j for f, j in zip(futures, missing)}
+            bar = tqdm(total=len(missing), unit="run", file=sys.stderr, disable=not progress,
+                       dynamic_ncols=True, smoothing=0.0)
+            try:
+                for future in as_completed(futures):
+                    j = job_of[future.key]
+                    try:
+                        worker_version, values, did_compute = future.result()
+                    except Exception as err:  # the run failed: record it, keep the rest
+                        errors[j] = _one_line(err)
+                    else:
+                        if worker_version != version:
+                            errors[j] = (f"the worker runs other tum2000 code (statistics "
+                                         f"version {worker_version}, here {version})")
+                        else:
+                            results[j] = values
+                            computed += bool(did_compute)
+                    bar.update(1)
+                    if errors:
+                        bar.set_postfix(failed=len(errors))
+            except BaseException:
+                client.cancel(futures)
+                raise
+            finally:
+                bar.close()
+    except KeyboardInterrupt:
+        raise SweepInterrupted("runs still to do were cancelled; "
+                               "completed runs stay in the cache") from None
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        signal.signal(signal.SIGTERM, previous)
+    return computed
+
+
+def _raise_on_sigterm() -> Any:
+    """Treat SIGTERM like Ctrl-C while the sweep runs; returns the previous handler."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        return signal.getsignal(signal.SIGTERM)
+
+
+def _coordinate(name: str, values: Sequence[Any]) -> tuple[np.ndarray, dict[str, str]]:
+    spec = SPECS[name]
+    attrs = {"units": spec.unit or "1", "long_name": spec.doc}
+    if any(v is None or isinstance(v, str) for v in values):
+        return np.array(["null" if v is None else str(v) for v in values]), attrs
+    if spec.kind is bool:
+        return np.array([int(v) for v in values], dtype=np.int8), attrs
+    return np.array(values, dtype=np.int64 if spec.kind is int else np.float64), attrs
+
+
+def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
+             results: Sequence[Mapping[str, float] | None], errors: Sequence[str],
+             target: str = "numpy", provenance: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """The sweep's Dataset from per-job statistics (grid order, seeds fastest)."""
+    from .provenance import code_version, library_versions
+    from .analysis import population_spikes as pskinds
+    from .sweep_stats import long_name, statistics_version, summary_options, units_of
+
+    dims = tuple(axis.name for axis in grid.axes) + ("seed",)
+    shape = grid.shape + (len(seeds),)
+    names: list[str] = []
+    for values in results:
+        for name in values or {}:
+            if name not in names:
+                names.append(name)
+    data: dict[str, Any] = {}
+    for name in names:
+        array = np.array([math.nan if r is None else r.get(name, math.nan) for r in results],
+                         dtype=np.float64).reshape(shape)
+        attrs = {"units": units_of(name)}
+        if long_name(name):
+            attrs["long_name"] = long_name(name)
+        data[name] = (dims, array, attrs)
+    data["error"] = (dims, np.array(list(errors), dtype=str).reshape(shape),
+                     {"long_name": "why the run failed (empty: it succeeded)"})
+    coords: dict[str, Any] = {"seed": ("seed", np.array(seeds, dtype=np.int64),
+                                       {"long_name": "random seed of the network"})}
+    for axis in grid.axes:
+        for name, values in axis.values.items():
+            array, attrs = _coordinate(name, values)
+            coords[name] = (axis.name, array, attrs)
+    n_failed = int(sum(bool(e) for e in errors))
+    attrs = {
+        "title": "tum2000 parameter sweep",
+        "format": FORMAT,
+        "base_parameters": base.to_json(),
+        "grid": grid.to_json(),
+        "seeds": json.dumps(list(seeds)),
+        "target": target,
+        "code_version": code_version(),
+        "statistics_version": statistics_version(),
+        "summary_options": json.dumps(summary_options(), default=list),
+        "partial_definition": f"excitatory participation < {pskinds.PARTIAL_MAX_PARTICIPATION:g}",
+        "sharp_definition": f"width <= {pskinds.SHARP_MAX_WIDTH_MS:g} ms and excitatory "
+                            f"participation >= {pskinds.SHARP_MIN_PARTICIPATION:g}",
+        "n_runs": len(errors),
+        "n_failed": n_failed,
+        **{f"{lib}_version": v for lib, v in library_versions().items()},
+        **{k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
+           for k, v in (provenance or {}).items()},
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def save_sweep(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a sweep result as netCDF, atomically (temporary file, then rename)."""
+    from .atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4")
+    return path
+
+
+def load_sweep(path: str | os.PathLike) -> xr.Dataset:
+    """Read a sweep result; a file that is not one raises :class:`tum2000.DatasetError`."""
+    from .dataset import DatasetError
+
+    try:
+        ds = xr.load_dataset(path, engine="netcdf4")
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise DatasetError(f"{path} is not a readable netCDF file: {_one_line(err)}") from None
+    if ds.attrs.get("format") != FORMAT:
+        raise DatasetError(f"{path} is not a tum2000 sweep result (format "
+                           f"{ds.attrs.get('format')!r}, expected {FORMAT!r})")
+    return ds
+
+
+def sweep_parameters(ds: xr.Dataset, **position: Any) -> Parameters:
+    """The parameters of one point of a sweep result, e.g. ``sweep_parameters(ds,
+    I_b_spread_mV=0)`` (positions by index along each swept dimension)."""
+    grid = Grid.from_json(ds.attrs["grid"])
+    base = Parameters.from_json(ds.attrs["base_parameters"])
+    index = [int(position.get(axis.name, 0)) for axis in grid.axes]
+    return base.replace(**grid.point(index))
+
+
+__all__ = ["FORMAT", "SweepInterrupted", "assemble", "check_seeds", "load_sweep",
+           "run_sweep", "save_sweep", "simulate_many", "sweep_parameters"]

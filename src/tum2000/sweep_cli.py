@@ -1,0 +1,177 @@
+"""``tum2000 sweep``: the command line of :func:`tum2000.run_sweep`.
+
+Exit status: 0 every run succeeded; 1 no cluster could be reached or started;
+2 bad input (a grid name, value or seed that is not allowed; nothing run,
+nothing written); 3 the sweep finished but some runs failed (the result is
+written, with the reason in its ``error`` variable); 130 interrupted (Ctrl-C
+or SIGTERM: no result written; completed runs stay in the cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .model.parameters import ParameterError, Parameters
+
+EXIT_SOME_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+EPILOG = """examples:
+  tum2000 sweep --grid I_b_spread_mV=0.5,0.75,1 --seeds 4 --out w.nc
+  tum2000 sweep --grid EE_U=0.3,0.5 --grid EE_tau_rec_ms=400,800 --seeds 3 --out u_tau.nc
+  tum2000 sweep --grid-zip N_exc=400,1600 N_inh=100,400 p_connect=0.1,0.025 --out size.nc
+  DASK_SCHEDULER_ADDRESS=tcp://head:8786 tum2000 sweep ...  # an existing cluster
+
+Each --grid is one dimension (the sweep runs their outer product); the
+parameters of one --grid-zip move together along one dimension. Runs and
+their statistics are cached (--cache-dir), so an interrupted sweep resumes
+and a finished one computes nothing. Exit status: 0 done; 1 no cluster;
+2 bad input; 3 some runs failed (recorded in the result's 'error'); 130
+interrupted (nothing written)."""
+
+
+def seed_list(text: str) -> list[int]:
+    """``"1,5,9"`` as ``[1, 5, 9]``."""
+    items = [t.strip() for t in text.split(",")]
+    try:
+        return [int(t) for t in items]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed-list needs integers >= 0 separated by "
+                                         f"commas, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``tum2000 sweep`` (besides ``--preset``/``--set``)."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                        help="a swept parameter and its values (repeatable: one dimension "
+                             "each)")
+    parser.add_argument("--grid-zip", action="append", nargs="+", default=[],
+                        metavar="NAME=V1,V2,...",
+                        help="parameters that move together along one dimension (equal "
+                             "numbers of values); repeatable")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=positive_int, default=1, metavar="K",
+                       help="seeds 1..K for every grid point (default: %(default)s)")
+    seeds.add_argument("--seed-list", type=seed_list, metavar="S1,S2,...",
+                       help="these seeds instead of 1..K")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running Dask scheduler (tcp://host:8786); "
+                            "default: $DASK_SCHEDULER_ADDRESS, else a local cluster")
+    where.add_argument("--scheduler-file", metavar="FILE",
+                       help="JSON file of a running Dask scheduler (dask scheduler "
+                            "--scheduler-file FILE)")
+    where.add_argument("--slurm", type=positive_int, metavar="JOBS",
+                       help="submit JOBS SLURM jobs of workers (dask-jobqueue; site "
+                            "settings from Dask's jobqueue config); needs tum2000[slurm]")
+    parser.add_argument("--workers", type=positive_int, metavar="N",
+                        help="worker processes of the local cluster (default: one per core)")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="serve the local cluster's Dask dashboard on 127.0.0.1")
+    parser.add_argument("--target", default="numpy", choices=("numpy", "cython",
+                                                              "cpp_standalone"),
+                        help="Brian2 target of the simulations (same results on each)")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="cache of runs and their statistics (default: $TUM2000_CACHE "
+                             "or ~/.cache/tum2000); on a cluster, a directory all nodes see")
+    parser.add_argument("--out", required=True, help="sweep result to write (netCDF, .nc)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def grid_options(grid: Sequence[str], zipped: Sequence[Sequence[str]]
+                 ) -> tuple[dict[str, list[str]], list[dict[str, list[str]]]]:
+    """``--grid`` and ``--grid-zip`` strings as the ``grid`` and ``zipped``
+    arguments of :func:`tum2000.run_sweep` (values still strings)."""
+    from .sweep_grid import parse_values
+
+    axes: dict[str, list[str]] = {}
+    for text in grid:
+        name, values = parse_values(text)
+        if name in axes:
+            raise ParameterError(f"grid parameter {name} is given more than once")
+        axes[name] = values
+    groups = [dict(parse_values(text) for text in group) for group in zipped]
+    return axes, groups
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The ``tum2000 sweep`` command that computes the same result (where it runs
+    and the cache are left out: they do not change the numbers)."""
+    words = ["tum2000", "sweep", "--preset", args.preset]
+    for item in args.set or []:
+        words += ["--set", item]
+    for item in args.grid:
+        words += ["--grid", item]
+    for group in args.grid_zip:
+        words += ["--grid-zip", *group]
+    if args.seed_list is not None:
+        words += ["--seed-list", ",".join(str(s) for s in args.seed_list)]
+    else:
+        words += ["--seeds", str(args.seeds)]
+    if args.target != "numpy":
+        words += ["--target", args.target]
+    words += ["--out", args.out]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def run(args: argparse.Namespace, base: Parameters) -> int:
+    """Run ``tum2000 sweep`` with parsed ``args`` from ``base``; the exit status."""
+    from .sweep import SweepInterrupted, run_sweep, save_sweep
+    from .sweep_cluster import ClusterError
+
+    grid, zipped = grid_options(args.grid, args.grid_zip)
+    if not grid and not zipped:
+        raise ParameterError("nothing to sweep: give --grid NAME=V1,V2,... or --grid-zip")
+    out = Path(args.out)
+    if out.is_dir():
+        raise ParameterError(f"{out} is a directory, expected a file name")
+    seeds = args.seed_list if args.seed_list is not None else range(1, args.seeds + 1)
+    command = command_line(args)
+    try:
+        result = run_sweep(base, grid, seeds, zipped=zipped, target=args.target,
+                           scheduler=args.scheduler, scheduler_file=args.scheduler_file,
+                           slurm_jobs=args.slurm, n_workers=args.workers,
+                           dashboard=args.dashboard, directory=args.cache_dir,
+                           progress=not args.quiet, attrs={"command": command})
+    except SweepInterrupted as err:
+        print(f"interrupted: {err}; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ClusterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    try:
+        save_sweep(result, out)
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    n_runs, n_failed = int(result.attrs["n_runs"]), int(result.attrs["n_failed"])
+    if not args.quiet:
+        print(f"wrote {out}: {n_runs} runs ({result.attrs['runs_computed']} computed, "
+              f"{result.attrs['runs_cached']} cached)", file=sys.stderr)
+    if n_failed:
+        errors = result["error"].values.ravel()
+        first = next(e for e in errors if e)
+        print(f"error: {n_failed} of {n_runs} runs failed (first: {first}); their "
+              f"reasons are in the variable 'error' of {out}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return 0
+
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "add_arguments", "command_line",
+           "grid_options", "run"]

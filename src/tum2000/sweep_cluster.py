@@ -1,0 +1,204 @@
+"""Where a sweep's simulations run: a Dask client on a local or remote cluster.
+
+:func:`dask_client` chooses, in this order:
+
+1. ``scheduler``: the address of a running Dask scheduler (``tcp://host:8786``);
+2. ``scheduler_file``: the JSON file a scheduler wrote (``dask scheduler
+   --scheduler-file FILE``), the usual way on an HPC cluster;
+3. ``slurm_jobs``: that many SLURM jobs of workers, submitted through
+   dask-jobqueue (:func:`slurm_cluster`; ``pip install tum2000[slurm]``);
+4. the standard ``DASK_SCHEDULER_ADDRESS`` setting (environment variable or
+   Dask's configuration key ``scheduler-address``);
+5. otherwise a :class:`~distributed.LocalCluster` on this machine, bound to
+   the loopback interface (nothing is reachable from the network), with one
+   single-threaded worker process per core and the dashboard off unless asked
+   for (then also on loopback).
+
+Brian2 runs one simulation per process, and a Brian2 run turns the first
+Ctrl-C into "stop the simulation here", which would end a run early and
+leave it looking complete. Every worker therefore imports Brian2 with that
+behaviour switched off; the workers of a cluster this module starts ignore
+Ctrl-C altogether (the sweep cancels its work and closes the cluster).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+ENV_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
+CONNECT_TIMEOUT_S = 20.0
+"""How long to wait for a remote scheduler before giving up (s)."""
+
+
+class ClusterError(RuntimeError):
+    """No Dask cluster could be reached or started."""
+
+
+@dataclass
+class Connection:
+    """A connected client, what it is connected to, and whether this process
+    started (and will close) the cluster."""
+
+    client: Any
+    description: str
+    owned: bool
+
+
+class Brian2WorkerSetup(WorkerPlugin):
+    """Dask worker plugin: import Brian2 in the worker's main thread (its import
+    installs a SIGINT handler, which Python allows only there) without its
+    stop-on-Ctrl-C behaviour; ``ignore_sigint``: ignore Ctrl-C altogether."""
+
+    name = "tum2000-brian2-setup"
+
+    def __init__(self, ignore_sigint: bool):
+        self.ignore_sigint = ignore_sigint
+
+    def setup(self, worker: Any = None) -> None:
+        import brian2
+
+        brian2.prefs.core.stop_on_keyboard_interrupt = False
+        if self.ignore_sigint:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+
+def environment_scheduler() -> str | None:
+    """The scheduler address of ``DASK_SCHEDULER_ADDRESS`` or Dask's config, if set."""
+    address = os.environ.get(ENV_SCHEDULER)
+    if address:
+        return address
+    import dask
+
+    return dask.config.get("scheduler-address", None) or None
+
+
+def slurm_cluster(cache_directory: str | os.PathLike | None = None, **overrides: Any) -> Any:
+    """A dask-jobqueue ``SLURMCluster`` for tum2000 sweeps (no job submitted yet).
+
+    Site defaults (partition, account, cores and memory per job, walltime,
+    network interface, ...) come from Dask's jobqueue configuration, e.g.
+    ``~/.config/dask/jobqueue.yaml``::
+
+        jobqueue:
+          slurm:
+            queue: normal          # partition (#SBATCH -p)
+            account: mylab         # #SBATCH -A
+            cores: 16              # cores per job
+            memory: 32GB           # memory per job
+            walltime: "02:00:00"
+            interface: ib0         # network the workers reach the scheduler on
+
+    ``overrides`` are ``SLURMCluster`` arguments that win over the config.
+    Unless configured otherwise, each job runs one single-threaded worker
+    process per core (Brian2 runs one simulation per process), and the job
+    exports ``TUM2000_CACHE=cache_directory``, which must be a directory every
+    node sees (the workers write their runs there and the sweep reads them).
+    """
+    import dask
+
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise ClusterError("SLURM clusters need dask-jobqueue: pip install "
+                           "'tum2000[slurm]' (or dask-jobqueue)") from None
+    from .cache import ENV_VAR
+
+    config = dict(dask.config.get("jobqueue.slurm", {}))
+    cores = overrides.get("cores", config.get("cores"))
+    options: dict[str, Any] = {}
+    if overrides.get("processes", config.get("processes")) is None and cores:
+        options["processes"] = int(cores)  # one single-threaded worker per core
+    if cache_directory is not None:
+        prologue = list(overrides.get("job_script_prologue",
+                                      config.get("job-script-prologue") or []))
+        prologue.append(f"export {ENV_VAR}={Path(cache_directory).resolve()}")
+        options["job_script_prologue"] = prologue
+    options.update(overrides)
+    try:
+        return SLURMCluster(**options)
+    except ValueError as err:  # e.g. cores and memory configured nowhere
+        raise ClusterError(f"cannot set up a SLURM cluster: {str(err).splitlines()[0]} "
+                           "(set jobqueue.slurm.cores and .memory in Dask's config)") from None
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike | None = None,
+                n_workers: int | None = None, dashboard: bool = False,
+                slurm_jobs: int | None = None,
+                cache_directory: str | os.PathLike | None = None) -> Iterator[Connection]:
+    """A connected Dask client (see the module's docstring for the choice);
+    a cluster started here is closed on exit, also on Ctrl-C."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    address = scheduler or None
+    try:
+        if address:
+            client, description = _connect(address=address), f"scheduler {address}"
+        elif scheduler_file is not None:
+            if not Path(scheduler_file).is_file():
+                raise FileNotFoundError(f"no such scheduler file: {scheduler_file}")
+            client = _connect(scheduler_file=str(scheduler_file))
+            description = f"scheduler of {scheduler_file}"
+        elif slurm_jobs:
+            cluster = slurm_cluster(cache_directory)
+            cluster.scale(jobs=int(slurm_jobs))
+            client = Client(cluster)
+            description = f"SLURM cluster of {slurm_jobs} job(s)"
+        elif environment_scheduler():
+            address = environment_scheduler()
+            client = _connect(address=address)
+            description = f"scheduler {address} ({ENV_SCHEDULER})"
+        else:
+            workers = max(1, n_workers or os.cpu_count() or 1)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0" if dashboard else None,
+                                   silence_logs=40)
+            client = Client(cluster)
+            description = f"local cluster of {workers} worker(s) on 127.0.0.1"
+            if dashboard:
+                description += f", dashboard {client.dashboard_link}"
+    except BaseException as err:
+        if cluster is not None:
+            cluster.close()
+        if isinstance(err, (ClusterError, FileNotFoundError)) or not isinstance(err, Exception):
+            raise  # ours, or Ctrl-C
+        # an unreachable scheduler, ports taken, ...
+        detail = str(err).splitlines()[0] if str(err) else ""
+        raise ClusterError(f"cannot reach or start a Dask cluster ({description_of(address, scheduler_file)}): "
+                           f"{type(err).__name__}: {detail}") from None
+    connection = Connection(client, description, owned=cluster is not None)
+    try:
+        client.register_plugin(Brian2WorkerSetup(ignore_sigint=connection.owned))
+        yield connection
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def description_of(address: str | None, scheduler_file: str | os.PathLike | None) -> str:
+    if address:
+        return f"scheduler {address}"
+    if scheduler_file is not None:
+        return f"scheduler file {scheduler_file}"
+    return "local or SLURM cluster"
+
+
+def _connect(**where: Any) -> Any:
+    from dask.distributed import Client
+
+    return Client(**where, timeout=f"{CONNECT_TIMEOUT_S:g}s")
+
+
+__all__ = ["Brian2WorkerSetup", "ClusterError", "Connection", "dask_client",
+           "environment_scheduler", "slurm_cluster"]
