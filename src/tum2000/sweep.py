@@ -228,7 +228,10 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     elif progress:
         print(f"all {len(jobs)} runs of the sweep are cached: nothing to compute",
               file=sys.stderr, flush=True)
-    provenance = {"runs_computed": computed, "runs_cached": len(jobs) - len(missing),
+    from .sweep_cli import sweep_command
+
+    provenance = {"command": sweep_command(base, grid, seeds, target=target),
+                  "runs_computed": computed, "runs_cached": len(jobs) - len(missing),
                   "wall_time_s": round(time.perf_counter() - started, 3), **(attrs or {})}
     return assemble(base, grid, seeds, [results.get(j) for j in range(len(jobs))],
                     [errors.get(j, "") for j in range(len(jobs))], target, provenance)
@@ -325,7 +328,9 @@ def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
     names: list[str] = []
     for values in results:
         for name in values or {}:
-            if name not in names:
+            # A statistic named like a swept parameter (duration_ms) is that
+            # parameter: the coordinate holds it.
+            if name not in names and name not in grid.names:
                 names.append(name)
     data: dict[str, Any] = {}
     for name in names:
@@ -367,12 +372,16 @@ def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
 
 
 def save_sweep(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write a sweep result as netCDF, atomically (temporary file, then rename)."""
+    """Write a sweep result as netCDF (classic 64-bit offset format), atomically
+    (temporary file, then rename)."""
     from .atomic import atomic_path
 
     path = Path(path)
+    # The classic format: a sweep has a hundred small variables, and netCDF-4
+    # (HDF5) spends kilobytes on each; the result is meant to be small enough
+    # to commit.
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4")
+        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF3_64BIT")
     return path
 
 
@@ -392,14 +401,5 @@ def load_sweep(path: str | os.PathLike) -> xr.Dataset:
     return ds
 
 
-def sweep_parameters(ds: xr.Dataset, **position: Any) -> Parameters:
-    """The parameters of one point of a sweep result, e.g. ``sweep_parameters(ds,
-    I_b_spread_mV=0)`` (positions by index along each swept dimension)."""
-    grid = Grid.from_json(ds.attrs["grid"])
-    base = Parameters.from_json(ds.attrs["base_parameters"])
-    index = [int(position.get(axis.name, 0)) for axis in grid.axes]
-    return base.replace(**grid.point(index))
-
-
 __all__ = ["FORMAT", "SweepInterrupted", "assemble", "check_seeds", "load_sweep",
-           "run_sweep", "save_sweep", "simulate_many", "sweep_parameters"]
+           "run_sweep", "save_sweep", "simulate_many"]

@@ -13,9 +13,12 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .model.parameters import ParameterError, Parameters
+
+if TYPE_CHECKING:
+    from .sweep_grid import Grid
 
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -110,23 +113,35 @@ def grid_options(grid: Sequence[str], zipped: Sequence[Sequence[str]]
     return axes, groups
 
 
-def command_line(args: argparse.Namespace) -> str:
-    """The ``tum2000 sweep`` command that computes the same result (where it runs
-    and the cache are left out: they do not change the numbers)."""
-    words = ["tum2000", "sweep", "--preset", args.preset]
-    for item in args.set or []:
-        words += ["--set", item]
-    for item in args.grid:
-        words += ["--grid", item]
-    for group in args.grid_zip:
-        words += ["--grid-zip", *group]
-    if args.seed_list is not None:
-        words += ["--seed-list", ",".join(str(s) for s in args.seed_list)]
+def _text(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def sweep_command(base: Parameters, grid: "Grid", seeds: Sequence[int], *,
+                  target: str = "numpy", out: str = "sweep.nc") -> str:
+    """The ``tum2000 sweep`` command that computes this sweep (where it runs and
+    the cache are left out: they do not change the numbers)."""
+    from .model.parameters import preset
+
+    words = ["tum2000", "sweep"]
+    for name, (value, _) in base.differences(preset("default")).items():
+        words += ["--set", f"{name}={_text(value)}"]
+    for axis in grid.axes:
+        items = [f"{name}={','.join(_text(v) for v in values)}"
+                 for name, values in axis.values.items()]
+        words += ["--grid", *items] if len(items) == 1 else ["--grid-zip", *items]
+    seeds = list(seeds)
+    if seeds == list(range(1, len(seeds) + 1)):
+        words += ["--seeds", str(len(seeds))]
     else:
-        words += ["--seeds", str(args.seeds)]
-    if args.target != "numpy":
-        words += ["--target", args.target]
-    words += ["--out", args.out]
+        words += ["--seed-list", ",".join(str(s) for s in seeds)]
+    if target != "numpy":
+        words += ["--target", target]
+    words += ["--out", str(out)]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -142,19 +157,23 @@ def run(args: argparse.Namespace, base: Parameters) -> int:
     if out.is_dir():
         raise ParameterError(f"{out} is a directory, expected a file name")
     seeds = args.seed_list if args.seed_list is not None else range(1, args.seeds + 1)
-    command = command_line(args)
     try:
         result = run_sweep(base, grid, seeds, zipped=zipped, target=args.target,
                            scheduler=args.scheduler, scheduler_file=args.scheduler_file,
                            slurm_jobs=args.slurm, n_workers=args.workers,
                            dashboard=args.dashboard, directory=args.cache_dir,
-                           progress=not args.quiet, attrs={"command": command})
+                           progress=not args.quiet)
     except SweepInterrupted as err:
         print(f"interrupted: {err}; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except ClusterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    from .sweep_grid import Grid
+
+    result.attrs["command"] = sweep_command(base, Grid.from_json(result.attrs["grid"]),
+                                            result["seed"].values.tolist(),
+                                            target=args.target, out=args.out)
     try:
         save_sweep(result, out)
     except KeyboardInterrupt:
@@ -173,5 +192,5 @@ def run(args: argparse.Namespace, base: Parameters) -> int:
     return 0
 
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "add_arguments", "command_line",
-           "grid_options", "run"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "add_arguments", "grid_options", "run",
+           "sweep_command"]

@@ -88,7 +88,7 @@ class Grid:
         return make_grid(zipped=json.loads(text))
 
 
-def _coerce_values(name: str, values: Sequence[Any]) -> tuple[Any, ...]:
+def _coerce_values(name: str, values: Sequence[Any], unique: bool = True) -> tuple[Any, ...]:
     if name not in SPECS:
         raise ParameterError(_unknown_message(name))
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
@@ -97,6 +97,8 @@ def _coerce_values(name: str, values: Sequence[Any]) -> tuple[Any, ...]:
         raise ParameterError(f"grid {name} has no values (give at least one: "
                              f"{name}=V1,V2,...; allowed: {SPECS[name].allowed()})")
     coerced = tuple(SPECS[name].coerce(v) for v in values)
+    if not unique:
+        return coerced
     seen: set[Any] = set()
     for value in coerced:
         if value in seen:
@@ -122,7 +124,10 @@ def make_grid(grid: Mapping[str, Sequence[Any]] | None = None,
     for group in zipped:
         if not group:
             raise ParameterError("a zipped grid axis needs at least one NAME=V1,V2,...")
-        values = {name: _coerce_values(name, v) for name, v in group.items()}
+        # The first parameter names the dimension: its values must differ;
+        # the others may repeat (e.g. a recording time shared by two points).
+        values = {name: _coerce_values(name, v, unique=k == 0)
+                  for k, (name, v) in enumerate(group.items())}
         lengths = {name: len(v) for name, v in values.items()}
         if len(set(lengths.values())) > 1:
             listed = ", ".join(f"{n}: {k}" for n, k in lengths.items())

@@ -151,7 +151,27 @@ def _kind_statistics(a: xr.Dataset) -> dict[str, float]:
             out.update(describe(f"{kind}_{name}", values[mask]))
         out.update(describe(f"{kind}_ipi_ms", np.diff(times[mask])))
     out["participation_max"] = float(exc.max()) if n else math.nan
+    out.update(_quiet_activity(a))
     return out
+
+
+QUIET_PAD_MS = 20.0
+"""Bins this close to a population spike (ms) do not count as between events."""
+
+
+def _quiet_activity(a: xr.Dataset) -> dict[str, float]:
+    """Mean and standard deviation of the activity (fraction of all neurons
+    spiking per bin) between population spikes: the fluctuations from which
+    a population spike has to be recruited."""
+    activity = a["activity"].sel(population="all")
+    t = np.asarray(activity["time"].values, dtype=np.float64)
+    values = np.asarray(activity.values, dtype=np.float64)
+    quiet = np.ones(t.size, dtype=bool)
+    for onset, offset in pskinds.inside_windows(a, pad_ms=QUIET_PAD_MS):
+        quiet &= ~((t >= onset) & (t < offset))
+    values = values[quiet]
+    return {"activity_mean_between_ps": float(values.mean()) if values.size else math.nan,
+            "activity_sd_between_ps": float(values.std()) if values.size else math.nan}
 
 
 def run_statistics(ds: xr.Dataset) -> dict[str, float]:
@@ -161,7 +181,8 @@ def run_statistics(ds: xr.Dataset) -> dict[str, float]:
     :data:`SUMMARY_OPTIONS`); each list field ``f`` as ``f_count``,
     ``f_mean``, ``f_median``; for each kind of :data:`KINDS`,
     ``{kind}_ps_count``, ``{kind}_ps_rate_hz`` and count, mean and median of each quantity of
-    :data:`PER_EVENT`; ``participation_max``. Units: :func:`units_of`.
+    :data:`PER_EVENT`; ``participation_max``; ``activity_mean_between_ps`` and
+    ``activity_sd_between_ps`` (activity away from population spikes). Units: :func:`units_of`.
     """
     from .analysis import summarize
 
@@ -204,6 +225,12 @@ def long_name(name: str) -> str | None:
                     return f"{what} over {kind} population spikes of the {meaning}"
     if name == "participation_max":
         return "largest excitatory participation of any population spike"
+    if name == "activity_mean_between_ps":
+        return (f"mean activity (fraction of all neurons per bin) more than "
+                f"{QUIET_PAD_MS:g} ms away from any population spike")
+    if name == "activity_sd_between_ps":
+        return (f"standard deviation of the activity (fraction of all neurons per bin) "
+                f"more than {QUIET_PAD_MS:g} ms away from any population spike")
     return None
 
 

@@ -1,0 +1,122 @@
+"""Figures of sweep results: population-spike statistics against a swept parameter.
+
+Every panel shows the mean over seeds with error bars of one standard error
+of the mean. A seed whose run has no event of a kind has no value for that
+kind's per-event statistics (participation, peak, x, interval); those points
+average over the seeds that have one, and a point without any is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import xarray as xr
+
+
+def over_seeds(values: xr.DataArray) -> xr.Dataset:
+    """``mean``, ``sem`` (standard error, ddof 1) and ``n`` (seeds with a finite
+    value) of ``values`` over its ``seed`` dimension."""
+    n = values.notnull().sum("seed")
+    mean = values.mean("seed", skipna=True)
+    sd = values.std("seed", ddof=1, skipna=True)
+    sem = (sd / np.sqrt(n)).where(n > 1)
+    return xr.Dataset({"mean": mean, "sem": sem, "n": n})
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel: statistics drawn against the swept parameter, with labels."""
+
+    title: str
+    lines: tuple[tuple[str, str], ...]  # (variable, legend label)
+    ylabel: str
+    scale: float = 1.0  # multiplies the values (e.g. 1e-3 for ms -> s)
+
+
+PANELS: dict[str, Panel] = {
+    "rate": Panel("population spikes per second",
+                  (("full_ps_rate_hz", "full"), ("partial_ps_rate_hz", "partial")), "Hz"),
+    "participation": Panel("excitatory neurons taking part",
+                           (("full_participation_mean", "full"),
+                            ("partial_participation_mean", "partial")), "fraction"),
+    "peak": Panel("peak activity", (("full_peak_mean", "full"),
+                                    ("partial_peak_mean", "partial")),
+                  "fraction of neurons per ms"),
+    "x": Panel("recovered x (EE) around full events",
+               (("full_x_before_mean", "before"), ("full_x_after_mean", "after")), "x"),
+    "interval": Panel("interval between full events", (("full_ipi_ms_mean", "mean"),), "s",
+                      scale=1e-3),
+}
+"""The standard panels of the exploration chapter."""
+
+STYLE = {"full": dict(color="k", marker="o"), "partial": dict(color="tab:orange", marker="s"),
+         "before": dict(color="tab:blue", marker="o"), "after": dict(color="tab:red", marker="v"),
+         "mean": dict(color="k", marker="o")}
+
+
+def _x_values(ds: xr.Dataset, x: str, x_values: Any) -> np.ndarray:
+    if x_values is not None:
+        return np.asarray(x_values, dtype=np.float64)
+    return np.asarray(ds[x].values, dtype=np.float64)
+
+
+def plot_panel(ax: Any, ds: xr.Dataset, x: str, panel: Panel, *, x_values: Any = None,
+               hue: str | None = None, legend: bool = True) -> None:
+    """Draw one panel of ``ds`` against dimension ``x`` on ``ax``.
+
+    ``hue``: another swept dimension drawn as one line per value (then only
+    the panel's first statistic is drawn); ``x_values`` replaces the x
+    coordinates (e.g. the total N for a zipped size axis).
+    """
+    xs = _x_values(ds, x, x_values)
+    if hue is None:
+        for name, label in panel.lines:
+            stats = over_seeds(ds[name] * panel.scale)
+            ok = np.isfinite(stats["mean"].values)
+            ax.errorbar(xs[ok], stats["mean"].values[ok],
+                        yerr=np.nan_to_num(stats["sem"].values[ok]), capsize=3, lw=1, ms=4,
+                        label=label, **STYLE.get(label, {}))
+    else:
+        import matplotlib as mpl
+
+        name, _ = panel.lines[0]
+        hues = ds[hue].values
+        colors = mpl.colormaps["viridis"](np.linspace(0.1, 0.9, len(hues)))
+        for value, color in zip(hues, colors):
+            stats = over_seeds(ds[name].sel({hue: value}) * panel.scale)
+            ok = np.isfinite(stats["mean"].values)
+            ax.errorbar(xs[ok], stats["mean"].values[ok],
+                        yerr=np.nan_to_num(stats["sem"].values[ok]), capsize=3, lw=1, ms=4,
+                        marker="o", color=color, label=f"{value:g}")
+    ax.set_title(panel.title, fontsize=8)
+    ax.set_ylabel(panel.ylabel, fontsize=8)
+    ax.tick_params(labelsize=7)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=7, title=hue if hue else None, title_fontsize=7)
+
+
+def sweep_figure(ds: xr.Dataset, x: str, *, xlabel: str, panels: Sequence[str] = tuple(PANELS),
+                 x_values: Any = None, hue: str | None = None, log_x: bool = False,
+                 mark: float | None = None, mark_label: str = "default") -> Any:
+    """A row of panels (:data:`PANELS`) of ``ds`` against ``x``; ``mark`` draws a
+    vertical line at a value of x (e.g. the default)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels) + 0.6, 2.4),
+                             layout="constrained")
+    axes = np.atleast_1d(axes)
+    for k, (ax, key) in enumerate(zip(axes, panels)):
+        plot_panel(ax, ds, x, PANELS[key], x_values=x_values, hue=hue,
+                   legend=(k == 0 or hue is None))
+        ax.set_xlabel(xlabel, fontsize=8)
+        if log_x:
+            ax.set_xscale("log")
+        if mark is not None:
+            ax.axvline(mark, color="0.6", lw=0.8, ls="--", zorder=0,
+                       label=mark_label if k == 0 else None)
+    return fig
+
+
+__all__ = ["PANELS", "Panel", "over_seeds", "plot_panel", "sweep_figure"]
