@@ -158,10 +158,11 @@ def test_committed_sweep_is_used_and_checked(swept, tmp_path):
     assert report is not None and report.agrees and len(report.points) == 1
     assert ds.attrs["source"].startswith("committed spread.nc")
     xr.testing.assert_identical(ds.drop_attrs(), result.drop_attrs())
-    # recomputed from scratch (an empty cache), every statistic comes out the same
-    fresh = check_sample(ds, data / "spread.nc", n=2, rng=1, directory=tmp_path / "empty")
+    # simulated afresh, not read from the cache (which holds the sweep's own runs)
+    cached = set(tum2000.cache_dir().glob("*"))
+    fresh = check_sample(ds, data / "spread.nc", n=2, rng=1)
     assert fresh.agrees and [p["differing"] for p in fresh.points] == [0, 0]
-    assert len(list((tmp_path / "empty").glob("sim-*.nc"))) == 2
+    assert set(tum2000.cache_dir().glob("*")) == cached
 
 
 def test_a_committed_sweep_that_the_code_contradicts_is_refused(swept, tmp_path):
@@ -192,3 +193,17 @@ def test_another_sweep_than_the_committed_one_is_computed(swept, tmp_path, monke
                                  directory=directory)
     assert report is None and ds.sizes["seed"] == 1
     assert ds.attrs["runs_cached"] == 2  # computed by run_sweep, here from its cache
+
+
+def test_the_local_cluster_listens_on_loopback_only():
+    import psutil
+
+    from tum2000.sweep_cluster import dask_client
+
+    with dask_client(n_workers=1) as connection:
+        assert connection.owned and "127.0.0.1" in connection.description
+        pids = [os.getpid(), *connection.client.run(os.getpid).values()]
+        listening = [c.laddr for pid in pids for c in psutil.Process(pid).net_connections("tcp")
+                     if c.status == psutil.CONN_LISTEN]
+        assert len(listening) >= 3  # scheduler, its HTTP server, the worker
+        assert {address.ip for address in listening} == {"127.0.0.1"}

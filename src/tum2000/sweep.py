@@ -79,8 +79,6 @@ def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[s
     return results  # type: ignore[return-value]
 
 
-
-
 def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Sequence[str],
          directory: str, scheduler: str | None, n_workers: int | None) -> None:
     from dask.distributed import as_completed

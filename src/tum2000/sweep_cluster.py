@@ -24,6 +24,7 @@ Ctrl-C altogether (the sweep cancels its work and closes the cluster).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 from dataclasses import dataclass
@@ -159,14 +160,18 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
             description = f"scheduler {address} ({ENV_SCHEDULER})"
         else:
             workers = max(1, n_workers or os.cpu_count() or 1)
+            # The scheduler's HTTP server (the dashboard, or only its health and
+            # metrics pages) on a free loopback port, never a public interface.
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0" if dashboard else None,
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                   scheduler_kwargs={"dashboard": dashboard},
                                    silence_logs=40)
             client = Client(cluster)
             description = f"local cluster of {workers} worker(s) on 127.0.0.1"
             if dashboard:
                 description += f", dashboard {client.dashboard_link}"
+                if importlib.util.find_spec("bokeh") is None:
+                    description += " (its pages need bokeh: pip install bokeh)"
     except BaseException as err:
         if cluster is not None:
             cluster.close()

@@ -110,19 +110,21 @@ def _same(a: float, b: float) -> bool:
 
 def check_sample(ds: xr.Dataset, path: str | os.PathLike, n: int = 1,
                  rng: np.random.Generator | int | None = None, max_cost: float | None = None,
-                 variables: Iterable[str] | None = None, target: str = "numpy",
-                 directory: str | os.PathLike | None = None) -> CheckReport:
+                 variables: Iterable[str] | None = None, target: str = "numpy"
+                 ) -> CheckReport:
     """Recompute ``n`` random successful points of ``ds`` and compare every statistic.
 
-    ``max_cost`` (in default runs, :func:`run_cost`) restricts the sample to
-    points cheap enough for a book build; ``variables`` limits the comparison
-    (default: every statistic). Runs go through the dataset cache
-    (``directory``). Raises :class:`SweepDataMismatch` naming the point, the
+    Each point is simulated afresh (never read from the cache: the cache may
+    hold the very runs the file was made from) on Brian2 ``target`` and
+    analysed by :func:`tum2000.sweep_stats.run_statistics`. ``max_cost`` (in
+    default runs, :func:`run_cost`) restricts the sample to points cheap
+    enough for a book build; ``variables`` limits the comparison (default:
+    every statistic). Raises :class:`SweepDataMismatch` naming the point, the
     first differing statistic and the command that regenerates the file.
     """
+    from .model.simulation import simulate
     from .provenance import code_version
-    from .sweep import _sweep_task
-    from .cache import cache_dir
+    from .sweep_stats import run_statistics
 
     rng = np.random.default_rng(rng)
     path = Path(path)
@@ -139,12 +141,11 @@ def check_sample(ds: xr.Dataset, path: str | os.PathLike, n: int = 1,
                        if str(errors.sel(seed=seed).item()) == ""]
     report = CheckReport(path, committed_code_version=str(ds.attrs.get("code_version", "")),
                          code_version=code_version())
-    where = Path(directory) if directory is not None else cache_dir()
     chosen = rng.choice(len(candidates), size=min(n, len(candidates)), replace=False) \
         if candidates else []
     for k in sorted(int(c) for c in chosen):
         index, seed, params = candidates[k]
-        _, values, _ = _sweep_task(params.to_json(), seed, target, str(where))
+        values = run_statistics(simulate(params, seed, target=target))
         stored = ds.isel(dict(zip(dims, index))).sel(seed=seed)
         differing = [v for v in names
                      if not _same(float(stored[v]), float(values.get(v, math.nan)))]
