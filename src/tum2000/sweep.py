@@ -189,7 +189,9 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     runs that completed stay in the cache.
     """
     from .cache import cache_dir, lookup_summary
+    from .model.brian_model import TARGETS
     from .model.simulation import as_parameters
+    from .sweep_cli import sweep_command
     from .sweep_stats import statistics_version
 
     base = as_parameters(base)
@@ -200,8 +202,6 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     else:
         grid = make_grid(grid, zipped, base)
     seeds = check_seeds(seeds)
-    from .model.brian_model import TARGETS
-
     if target not in TARGETS:
         raise ParameterError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
     where = Path(directory) if directory is not None else cache_dir()
@@ -226,8 +226,6 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     elif progress:
         print(f"all {len(jobs)} runs of the sweep are cached: nothing to compute",
               file=sys.stderr, flush=True)
-    from .sweep_cli import sweep_command
-
     provenance = {"command": sweep_command(base, grid, seeds, target=target),
                   "runs_computed": computed, "runs_cached": len(jobs) - len(missing),
                   "wall_time_s": round(time.perf_counter() - started, 3), **(attrs or {})}

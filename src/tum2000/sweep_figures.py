@@ -44,8 +44,9 @@ PANELS: dict[str, Panel] = {
     "peak": Panel("peak activity", (("full_peak_mean", "full"),
                                     ("partial_peak_mean", "partial")),
                   "fraction of neurons per ms"),
-    "x": Panel("recovered x (EE) around full events",
+    "x": Panel("x (EE) around full events",
                (("full_x_before_mean", "before"), ("full_x_after_mean", "after")), "x"),
+    "x_mean": Panel("mean recovered x (EE)", (("x_mean", "all runs"),), "x"),
     "interval": Panel("interval between full events", (("full_ipi_ms_mean", "mean"),), "s",
                       scale=1e-3),
 }
@@ -53,7 +54,7 @@ PANELS: dict[str, Panel] = {
 
 STYLE = {"full": dict(color="k", marker="o"), "partial": dict(color="tab:orange", marker="s"),
          "before": dict(color="tab:blue", marker="o"), "after": dict(color="tab:red", marker="v"),
-         "mean": dict(color="k", marker="o")}
+         "mean": dict(color="k", marker="o"), "all runs": dict(color="tab:blue", marker="o")}
 
 
 def _x_values(ds: xr.Dataset, x: str, x_values: Any) -> np.ndarray:
@@ -89,12 +90,16 @@ def plot_panel(ax: Any, ds: xr.Dataset, x: str, panel: Panel, *, x_values: Any =
             ok = np.isfinite(stats["mean"].values)
             ax.errorbar(xs[ok], stats["mean"].values[ok],
                         yerr=np.nan_to_num(stats["sem"].values[ok]), capsize=3, lw=1, ms=4,
-                        marker="o", color=color, label=f"{value:g}")
+                        marker="o", color=color, label=f"{value:,g}")
     ax.set_title(panel.title, fontsize=8)
     ax.set_ylabel(panel.ylabel, fontsize=8)
     ax.tick_params(labelsize=7)
     if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False, fontsize=7, title=hue if hue else None, title_fontsize=7)
+        if hue is None:
+            ax.legend(frameon=False, fontsize=7)
+        else:  # beside the panel: one entry per line
+            ax.legend(frameon=False, fontsize=7, title=hue, title_fontsize=7,
+                      loc="center left", bbox_to_anchor=(1.02, 0.5))
 
 
 def sweep_figure(ds: xr.Dataset, x: str, *, xlabel: str, panels: Sequence[str] = tuple(PANELS),
@@ -104,15 +109,19 @@ def sweep_figure(ds: xr.Dataset, x: str, *, xlabel: str, panels: Sequence[str] =
     vertical line at a value of x (e.g. the default)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels) + 0.6, 2.4),
+    width = 2.1 * len(panels) + (1.4 if hue else 0.6)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 2.4),
                              layout="constrained")
     axes = np.atleast_1d(axes)
     for k, (ax, key) in enumerate(zip(axes, panels)):
         plot_panel(ax, ds, x, PANELS[key], x_values=x_values, hue=hue,
-                   legend=(k == 0 or hue is None))
+                   legend=(hue is None or k == len(panels) - 1))
         ax.set_xlabel(xlabel, fontsize=8)
         if log_x:
             ax.set_xscale("log")
+            ticks = _x_values(ds, x, x_values)
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=6)
+            ax.minorticks_off()
         if mark is not None:
             ax.axvline(mark, color="0.6", lw=0.8, ls="--", zorder=0,
                        label=mark_label if k == 0 else None)
