@@ -436,6 +436,7 @@ def read_results(engine: Engine, run_dir: Path, params: Parameters, net: Network
 
 
 def _progress_printer(params: Parameters) -> Callable[[int, float], None]:
+    """Progress lines as Brian2's runtime targets print them."""
     total_s = _end_step(params) * params["dt_ms"] / 1000.0
     end = _end_step(params)
 
@@ -445,22 +446,55 @@ def _progress_printer(params: Parameters) -> Callable[[int, float], None]:
     return report
 
 
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while the block runs, so that the
+    clean-up of a run (kill the program, remove its directory) happens as for
+    Ctrl-C. Only where Python would otherwise die at once: in the main thread
+    and while no other handler is installed."""
+    import threading
+
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run(params: Parameters, net: Network, progress: bool = False) -> RunOutput:
     """Simulate ``net`` with the engine (built first if needed); the same
-    :class:`RunOutput` as :func:`tum2000.model.brian_model.run_network`."""
+    :class:`RunOutput` as :func:`tum2000.model.brian_model.run_network`.
+
+    Stages: :func:`build`, :func:`write_inputs`, :func:`run_program`,
+    :func:`read_results`. However the run ends (an error, Ctrl-C, SIGTERM),
+    the program is killed and the run's directory removed before the
+    exception propagates.
+    """
     engine = build(spec_for(params, net.n_synapses), progress=progress)
-    run_dir = Path(tempfile.mkdtemp(prefix="tum2000_run_"))
-    try:
-        started = time.perf_counter()
-        args = write_inputs(engine, run_dir, params, net, report_s=2.0 if progress else 0.0)
-        run_program(engine, run_dir, args, _progress_printer(params) if progress else None)
-        out = read_results(engine, run_dir, params, net)
-        if progress:
-            print(f"  engine finished in {time.perf_counter() - started:.1f} s",
-                  file=sys.stderr, flush=True)
-        return out
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+    report = _progress_printer(params) if progress else None
+    with _sigterm_raises():
+        run_dir = Path(tempfile.mkdtemp(prefix="tum2000_run_"))
+        try:
+            started = time.perf_counter()
+            args = write_inputs(engine, run_dir, params, net, report_s=2.0 if progress else 0.0)
+            if report:
+                report(0, 0.0)
+            run_program(engine, run_dir, args, report)
+            out = read_results(engine, run_dir, params, net)
+            if report:
+                report(_end_step(params), time.perf_counter() - started)
+                print(f"  engine finished in {time.perf_counter() - started:.1f} s",
+                      file=sys.stderr, flush=True)
+            return out
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 TARGETS: tuple[str, ...] = ("auto", "engine", "numpy", "cython", "cpp_standalone")

@@ -53,16 +53,30 @@ static inline void advance(int64_t g, double *restrict w, double *restrict y,
             u[m] = u[m] * fu[m];
 }
 
+/* Advance a group by k time steps: the propagators of 2^b steps for the bits
+   of k, highest first. E holds [levels][r, wy, I, u][n] factors; a is the
+   group's first synapse. */
+static inline void advance_steps(int64_t k, int64_t g, double *w, double *y, double *u,
+                                 const double *E, int64_t n, int64_t levels, int64_t a,
+                                 int facil_any)
+{
+    for (int64_t b = levels - 1; b >= 0; b--)
+        if ((k >> b) & 1) {
+            const double *F = E + 4 * b * n + a;
+            advance(g, w, y, u, F, F + n, F + 2 * n, F + 3 * n, facil_any);
+        }
+}
+
 /* Replay synapses [0, n) of one pathway (see tum2000.model.resources):
    state (w = 1 - x, y, u) in/out; per-synapse factors over one recording
-   interval (G*) and one time step (E*); spikes of each presynaptic neuron
-   as steps, grouped by neuron (CSR: spike_ptr, spike_step).
+   interval (G*) and over 2^b time steps (E, b < levels); spikes of each
+   presynaptic neuron as steps, grouped by neuron (CSR: spike_ptr, spike_step).
    Adds w and u of each synapse, in synapse order, to sum_w / sum_u at every
    recording sample. Returns 0, or -1 when out of memory. */
 int tum2000_replay(
     int64_t n, const int32_t *pre,
     const double *Gr, const double *Gwy, const double *GI, const double *Gu,
-    const double *Er, const double *Ewy, const double *EI, const double *Eu,
+    const double *E, int64_t levels,
     const double *U, const uint8_t *facil,
     double *w, double *y, double *u,
     const int64_t *spike_ptr, const int64_t *spike_step,
@@ -96,8 +110,9 @@ int tum2000_replay(
             if (next < last && spike_step[next] < stop) {
                 int64_t pos = 0;
                 while (next < last && spike_step[next] < stop) {
-                    for (; pos < spike_step[next] - start; pos++)
-                        advance(g, gw, gy, gu, Er + a, Ewy + a, EI + a, Eu + a, facil_any);
+                    const int64_t offset = spike_step[next] - start;
+                    advance_steps(offset - pos, g, gw, gy, gu, E, n, levels, a, facil_any);
+                    pos = offset;
                     for (int64_t m = 0; m < g; m++) {
                         if (facil[a + m]) gu[m] = gu[m] + U[a + m] * (1.0 - gu[m]);
                         const double released = gu[m] * (1.0 - gw[m]);
@@ -106,8 +121,7 @@ int tum2000_replay(
                     }
                     next++;
                 }
-                for (; pos < R; pos++)
-                    advance(g, gw, gy, gu, Er + a, Ewy + a, EI + a, Eu + a, facil_any);
+                advance_steps(R - pos, g, gw, gy, gu, E, n, levels, a, facil_any);
             } else {
                 advance(g, gw, gy, gu, Gr + a, Gwy + a, GI + a, Gu + a, facil_any);
             }
@@ -207,7 +221,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     p = ctypes.c_void_p
     i64 = ctypes.c_int64
     lib.tum2000_replay.restype = ctypes.c_int
-    lib.tum2000_replay.argtypes = [i64, p, p, p, p, p, p, p, p, p, p, p, p, p, p, p, p,
+    lib.tum2000_replay.argtypes = [i64, p, p, p, p, p, p, i64, p, p, p, p, p, p, p,
                                    i64, i64, i64, i64, p, p]
 
 
@@ -223,7 +237,8 @@ def replay(lib: ctypes.CDLL, pre: np.ndarray, factors: dict[str, np.ndarray],
     f8 = np.float64
     status = lib.tum2000_replay(
         int(pre.size), ptr(pre, np.int32),
-        *(ptr(factors[k], f8) for k in ("Gr", "Gwy", "GI", "Gu", "Er", "Ewy", "EI", "Eu")),
+        *(ptr(factors[k], f8) for k in ("Gr", "Gwy", "GI", "Gu")),
+        ptr(factors["E"], f8), int(factors["E"].shape[0]),
         ptr(U, f8), ptr(facil, np.uint8), ptr(w, f8), ptr(y, f8), ptr(u, f8),
         ptr(spike_ptr, np.int64), ptr(spike_step, np.int64),
         int(R), int(n_intervals), int(first_interval), int(sum_w.size),

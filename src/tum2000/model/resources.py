@@ -75,18 +75,22 @@ def evolve(w: np.ndarray, y: np.ndarray, u: np.ndarray, elapsed: np.ndarray,
 
 
 def propagator_factors(tau_rec: np.ndarray, tau_I: np.ndarray, tau_facil: np.ndarray,
-                       facil: np.ndarray, record_dt_ms: float, dt_ms: float
+                       facil: np.ndarray, record_dt_ms: float, dt_ms: float, steps: int
                        ) -> dict[str, np.ndarray]:
-    """Per-synapse factors of the exact propagator over one recording interval
-    (``G*``) and one time step (``E*``): w <- w Gr + y Gwy, y <- y GI, u <- u Gu."""
+    """Per-synapse factors of the exact propagator, w <- w r + y wy, y <- y I,
+    u <- u fu: over one recording interval (``Gr``, ``Gwy``, ``GI``, ``Gu``) and
+    over 2^b time steps, b = 0 .. ``steps.bit_length()`` - 1 (``E``: array
+    (levels, 4, n) of r, wy, I, fu), so that any k <= ``steps`` time steps take
+    one propagator per binary digit of k."""
     coupling = tau_I / (tau_rec - tau_I)
-    out = {}
-    for prefix, h in (("G", record_dt_ms), ("E", dt_ms)):
+
+    def factors(h: float) -> tuple[np.ndarray, ...]:
         rec, dec = np.exp(-h / tau_rec), np.exp(-h / tau_I)
-        out[prefix + "r"] = rec
-        out[prefix + "I"] = dec
-        out[prefix + "wy"] = coupling * (rec - dec)
-        out[prefix + "u"] = np.where(facil, np.exp(-h / tau_facil), 1.0)
+        return rec, coupling * (rec - dec), dec, np.where(facil, np.exp(-h / tau_facil), 1.0)
+
+    out = dict(zip(("Gr", "Gwy", "GI", "Gu"), factors(record_dt_ms)))
+    levels = max(1, int(steps).bit_length())
+    out["E"] = np.stack([np.stack(factors(dt_ms * 2 ** b)) for b in range(levels)])
     return out
 
 
@@ -153,7 +157,7 @@ def reconstruct(params: Parameters, net: Network, spike_step: np.ndarray,
                 part = slice(lo, min(lo + BLOCK, int(bounds[p + 1])))
                 factors = propagator_factors(net.tau_rec_ms[part], net.tau_I_ms[part],
                                              tau_facil[part], facil[part],
-                                             params["record_dt_ms"], params["dt_ms"])
+                                             params["record_dt_ms"], params["dt_ms"], grid.R)
                 block = [np.ascontiguousarray(a[part]) for a in (w, y, u)]
                 replay_native.replay(lib, pre[part], factors, U[part], facil8[part], *block,
                                      indptr, steps, grid.R, grid.n_intervals, grid.first,
@@ -161,7 +165,7 @@ def reconstruct(params: Parameters, net: Network, spike_step: np.ndarray,
                 w[part], y[part], u[part] = block
     else:
         factors = propagator_factors(net.tau_rec_ms, net.tau_I_ms, tau_facil, facil,
-                                     params["record_dt_ms"], params["dt_ms"])
+                                     params["record_dt_ms"], params["dt_ms"], grid.R)
         _replay_numpy(net, factors, facil, w, y, u, spike_step, spike_neuron, grid,
                       bounds, sums_w, sums_u)
     sizes = np.diff(bounds).astype(float)
@@ -222,31 +226,38 @@ def _replay_numpy(net: Network, f: dict[str, np.ndarray], facil: np.ndarray, w: 
         starts = np.cumsum(counts) - counts
         idx = order[np.repeat(out_ptr[neurons] - starts, counts) + np.arange(counts.sum())]
         tw, ty, tu = w[idx], y[idx], u[idx]
-        Er, Ewy, EI, Eu = (f[k][idx] for k in ("Er", "Ewy", "EI", "Eu"))
+        E = f["E"][:, :, idx]
         t_facil, t_U = facil[idx], U[idx]
         grid_step()  # the others
         which = np.searchsorted(neurons, spike_neuron[lo:hi])
 
-        def dt_steps(n: int) -> None:
-            nonlocal tw
-            for _ in range(n):
-                new_tw = tw * Er + ty * Ewy
-                ty[:] = ty * EI
-                tu[:] = tu * Eu
-                tw = new_tw
-                _flush(tw, ty)
+        def advance(sel, k) -> None:
+            """Advance touched synapses ``sel`` by ``k`` time steps (an int, or an
+            array per synapse) with one propagator per binary digit, highest
+            first, as the kernel does for each neuron's synapses."""
+            for b in range(E.shape[0] - 1, -1, -1):
+                part = sel if np.isscalar(k) else sel[(k >> b) & 1 == 1]
+                if (np.isscalar(k) and not (k >> b) & 1) or np.size(part) == 0:
+                    continue
+                r, wy, dec, fu = (E[b, q, part] for q in range(4))
+                new_w = tw[part] * r + ty[part] * wy
+                ny = ty[part] * dec
+                tu[part] = tu[part] * fu
+                tw[part] = np.where(new_w < TINY, 0.0, new_w)
+                ty[part] = np.where(ny < TINY, 0.0, ny)
 
-        pos = 0
+        pos = np.zeros(neurons.size, dtype=np.int64)  # step reached by each neuron's synapses
         for s in range(hi - lo):  # spikes in time order
+            i = which[s]
             offset = int(spike_step[lo + s]) - j * grid.R
-            dt_steps(offset - pos)
-            pos = offset
-            m = slice(starts[which[s]], starts[which[s]] + counts[which[s]])
+            m = np.arange(starts[i], starts[i] + counts[i])
+            advance(m, offset - int(pos[i]))
+            pos[i] = offset
             tu[m] = np.where(t_facil[m], tu[m] + t_U[m] * (1.0 - tu[m]), tu[m])
             released = tu[m] * (1.0 - tw[m])
             tw[m] = tw[m] + released
             ty[m] = ty[m] + released
-        dt_steps(grid.R - pos)
+        advance(np.arange(idx.size), np.repeat(grid.R - pos, counts))
         w[idx], y[idx], u[idx] = tw, ty, tu
     if 0 <= grid.n_intervals - grid.first < grid.n_samples:
         record(grid.n_intervals - grid.first)
