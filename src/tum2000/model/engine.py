@@ -542,9 +542,10 @@ def warm(params: Parameters | None = None, seed: int = 1, progress: bool = True)
     return engine
 
 
-if __name__ == "__main__":
-    # `python -m tum2000.model.engine`: build the default engine (make setup).
+def main() -> int:
+    """Build the default engine and the replay kernel (``make setup`` runs this)."""
     if not compiler_available():
         print("no C++ compiler: simulations will use Brian2's numpy target", file=sys.stderr)
-        sys.exit(0)
+        return 0
     print(f"simulation engine ready in {warm().directory}", file=sys.stderr)
+    return 0
