@@ -51,7 +51,7 @@ def test_engine_gives_the_numpy_targets_final_synaptic_state():
 
     params = tum2000.preset("reference_script", burn_in_ms=100.0, duration_ms=400.0)
     net = draw_network(params, 4)
-    a, b = run_network(params, net, "numpy"), engine.run(params, net)
+    a, b = run_network(params, net, "numpy"), engine.run(params, net, final_state=True)
     for field in ("spike_step", "spike_neuron", "final_x", "final_y", "final_u",
                   "final_t_last_ms"):
         np.testing.assert_array_equal(getattr(b, field), getattr(a, field), err_msg=field)

@@ -108,10 +108,11 @@ class RunOutput:
 
     spike_step: np.ndarray    # (n,) int64, time step of each spike
     spike_neuron: np.ndarray  # (n,) int32
-    final_x: np.ndarray       # (S,) synaptic state after each synapse's last spike
-    final_y: np.ndarray
-    final_u: np.ndarray
-    final_t_last_ms: np.ndarray
+    # (S,) synaptic state after each synapse's last spike (None: not asked of the engine)
+    final_x: np.ndarray | None
+    final_y: np.ndarray | None
+    final_u: np.ndarray | None
+    final_t_last_ms: np.ndarray | None
 
 
 def propagators(params: Parameters, tau_I_ms: float, scheme: str) -> tuple[float, float, float]:

@@ -267,6 +267,11 @@ def build(spec: dict, progress: bool = False) -> Engine:
             if final.exists():  # an unusable leftover (no valid manifest)
                 shutil.rmtree(final)
             project.rename(final)
+            # Engines of the same size built from other sources are stale.
+            size = spec["key"].rsplit("-", 1)[0]
+            for stale in store.glob(f"{size}-*"):
+                if stale != final and stale.is_dir() and not stale.name.startswith("."):
+                    shutil.rmtree(stale, ignore_errors=True)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         if progress:
@@ -307,7 +312,7 @@ def _kill(child: subprocess.Popen) -> None:
 # --- one run --------------------------------------------------------------------
 
 def write_inputs(engine: Engine, run_dir: Path, params: Parameters, net: Network,
-                 report_s: float = 0.0) -> list[str]:
+                 report_s: float = 0.0, final_state: bool = False) -> list[str]:
     """Stage "write inputs": this run's numbers as files in ``run_dir``.
 
     Returns the program's arguments (``group.variable=file`` pairs). Slots
@@ -340,6 +345,7 @@ def write_inputs(engine: Engine, run_dir: Path, params: Parameters, net: Network
         "control.end_step": np.array([float(_end_step(params))]),
         "control.dt_run": np.array([params["dt_ms"] * ms]),
         "control.report_s": np.array([float(report_s)]),
+        "control.write_state": np.array([1.0 if final_state else 0.0]),
     })
     declared = engine.manifest["inputs"]
     if set(values) != set(declared):
@@ -411,9 +417,11 @@ def read_results(engine: Engine, run_dir: Path, params: Parameters, net: Network
     names = engine.manifest["results"]
 
     def read(name: str, dtype) -> np.ndarray:
+        return np.fromfile(results / names[name], dtype=dtype)
+
+    def final(name: str) -> np.ndarray | None:
         path = results / names[name]
-        # Brian2 writes nothing for an empty dynamic array.
-        return np.fromfile(path, dtype=dtype) if path.exists() else np.zeros(0, dtype)
+        return np.fromfile(path, dtype=np.float64)[:net.n_synapses] if path.exists() else None
 
     end_step = _end_step(params)
     reached = read("timestep", np.int64)
@@ -425,13 +433,12 @@ def read_results(engine: Engine, run_dir: Path, params: Parameters, net: Network
     if spike_t.size != spike_neuron.size or (spike_neuron.size and spike_neuron.max() >= net.N):
         raise EngineRunError("the simulation engine wrote inconsistent spikes")
     dt_s = params["dt_ms"] * 1e-3
-    s = net.n_synapses
+    t_last = final("t_last")
     return RunOutput(
         spike_step=np.rint(spike_t / dt_s).astype(np.int64),
         spike_neuron=spike_neuron,
-        final_x=read("x", np.float64)[:s], final_y=read("y", np.float64)[:s],
-        final_u=read("u", np.float64)[:s],
-        final_t_last_ms=read("t_last", np.float64)[:s] / 1e-3,
+        final_x=final("x"), final_y=final("y"), final_u=final("u"),
+        final_t_last_ms=None if t_last is None else t_last / 1e-3,
     )
 
 
@@ -468,14 +475,16 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def run(params: Parameters, net: Network, progress: bool = False) -> RunOutput:
+def run(params: Parameters, net: Network, progress: bool = False,
+        final_state: bool = False) -> RunOutput:
     """Simulate ``net`` with the engine (built first if needed); the same
     :class:`RunOutput` as :func:`tum2000.model.brian_model.run_network`.
 
     Stages: :func:`build`, :func:`write_inputs`, :func:`run_program`,
     :func:`read_results`. However the run ends (an error, Ctrl-C, SIGTERM),
     the program is killed and the run's directory removed before the
-    exception propagates.
+    exception propagates. ``final_state``: also return every synapse's state
+    after its last spike (otherwise those fields are None).
     """
     engine = build(spec_for(params, net.n_synapses), progress=progress)
     report = _progress_printer(params) if progress else None
@@ -483,7 +492,8 @@ def run(params: Parameters, net: Network, progress: bool = False) -> RunOutput:
         run_dir = Path(tempfile.mkdtemp(prefix="tum2000_run_"))
         try:
             started = time.perf_counter()
-            args = write_inputs(engine, run_dir, params, net, report_s=2.0 if progress else 0.0)
+            args = write_inputs(engine, run_dir, params, net, report_s=2.0 if progress else 0.0,
+                                final_state=final_state)
             if report:
                 report(0, 0.0)
             run_program(engine, run_dir, args, report)

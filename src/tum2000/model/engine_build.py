@@ -24,6 +24,11 @@ run (see :mod:`tum2000.model.engine`):
 Slots beyond the network's size are inert: neuron slots with v = NaN never
 cross the threshold, and synapse slots start at such a neuron.
 
+At the end the program writes only what a run needs into its results
+directory (spikes, the step reached and, if asked, the final synaptic state)
+and exits; Brian2's own end would write every array (~100 bytes per synapse,
+300 MB at N = 50,000).
+
 The directory receives the compiled project and ``manifest.json``: which
 file each input goes to, with its dtype and size, and where the results are.
 """
@@ -77,6 +82,48 @@ if (getppid() == 1) return 1;
 """
 
 
+RESULTS: dict[str, tuple[str, str]] = {
+    # result file: (group, variable)
+    "spike_t": ("spikes", "t"), "spike_i": ("spikes", "i"),
+    "timestep": ("engine_clock", "timestep"),
+}
+FINAL_STATE: dict[str, tuple[str, str]] = {
+    "x": ("synapses", "x"), "y": ("synapses", "y"), "u": ("synapses", "u"),
+    "t_last": ("synapses", "t_last"),
+}
+
+
+def _results_writer(b2, objects: dict, write_state_array: str) -> str:
+    """C++ run at the end of main: write the results, then exit (skipping
+    Brian2's writing of every array)."""
+    lines = ["{",
+             "auto tum2000_write = [](const std::string& name, const char* data, size_t bytes) {",
+             "    std::ofstream out(brian::results_dir + name, std::ios::binary | std::ios::out);",
+             "    if (bytes) out.write(data, bytes);",
+             "    out.close();",
+             "    if (!out) { std::cerr << \"Error writing result \" << name << std::endl; "
+             "std::exit(3); }",
+             "};"]
+
+    def write(file: str, group: str, name: str) -> str:
+        var = objects[group].variables[name]
+        ctype = {"float64": "double", "int32": "int32_t", "int64": "int64_t"}[
+            np.dtype(var.dtype).name]
+        if hasattr(var, "resize"):  # a dynamic array: a std::vector
+            vec = "brian::" + b2.device.get_array_name(var, access_data=False)
+            return (f"tum2000_write(\"{file}\", reinterpret_cast<const char*>({vec}.data()), "
+                    f"{vec}.size() * sizeof({ctype}));")
+        arr = "brian::" + b2.device.get_array_name(var)
+        return (f"tum2000_write(\"{file}\", reinterpret_cast<const char*>({arr}), "
+                f"{var.size} * sizeof({ctype}));")
+
+    lines += [write(f, g, v) for f, (g, v) in RESULTS.items()]
+    lines.append(f"if (brian::{write_state_array}[0] > 0) {{")
+    lines += ["    " + write(f, g, v) for f, (g, v) in FINAL_STATE.items()]
+    lines += ["}", "std::cout.flush();", "std::exit(0);", "}"]
+    return "\n".join(lines)
+
+
 def build(spec: dict, directory: Path) -> dict:
     """Generate and compile the project described by ``spec`` into ``directory``.
 
@@ -116,6 +163,7 @@ def build(spec: dict, directory: Path) -> dict:
         end_step : 1 (shared, constant)    # steps to simulate
         dt_run : second (shared, constant) # the run's time step
         report_s : 1 (shared, constant)    # progress line every report_s s of wall time (0: none)
+        write_state : 1 (shared, constant) # 1: also write every synapse's final state
         done : 1
         """, clock=clock, name="control", namespace={"tum2000_control": control_fn})
     control.run_regularly("done = tum2000_control(t_in_timesteps, end_step, report_s)",
@@ -126,10 +174,10 @@ def build(spec: dict, directory: Path) -> dict:
                                   f"{b2.device.get_array_name(control.variables['dt_run'])}[0];")
     network = b2.Network(neurons, synapses, spikes, control)
     network.run(COMPILED_DURATION_S * second)
+    objects = {"spikes": spikes, "engine_clock": clock, "synapses": synapses}
+    b2.device.insert_code("before_end", _results_writer(
+        b2, objects, b2.device.get_array_name(control.variables["write_state"])))
     b2.device.build(directory=str(directory), compile=True, run=False, with_output=False)
-
-    def result_file(group, name: str) -> str:
-        return b2.device.get_array_filename(group.variables[name])
 
     inputs = {}
     for group, units, size in ((neurons, NEURON_UNITS, n_slots),
@@ -139,7 +187,7 @@ def build(spec: dict, directory: Path) -> dict:
                                               "size": size}
     for name in ("v_thresh", "v_reset"):
         inputs[f"neurons.{name}"] = {"dtype": "<f8", "size": 1}
-    for name in ("end_step", "dt_run", "report_s"):
+    for name in ("end_step", "dt_run", "report_s", "write_state"):
         inputs[f"control.{name}"] = {"dtype": "<f8", "size": 1}
     static = sorted(p.name for p in (directory / "static_arrays").iterdir())
     sources = [name for name in static if name.endswith("synapses_sources")]
@@ -156,12 +204,7 @@ def build(spec: dict, directory: Path) -> dict:
         "inputs": inputs,
         "connections": {"sources": sources[0], "targets": targets[0], "dtype": "<i4",
                         "size": s_slots},
-        "results": {
-            "spike_t": result_file(spikes, "t"), "spike_i": result_file(spikes, "i"),
-            "timestep": result_file(clock, "timestep"),
-            "x": result_file(synapses, "x"), "y": result_file(synapses, "y"),
-            "u": result_file(synapses, "u"), "t_last": result_file(synapses, "t_last"),
-        },
+        "results": {name: name for name in (*RESULTS, *FINAL_STATE)},
     }
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest

@@ -196,6 +196,10 @@ def build() -> Path | None:
             if done.returncode != 0:
                 return None
             output.rename(path)
+        for stale in path.parent.glob(f"replay-*-{os.uname().machine}.so"):
+            if stale != path:  # built from other sources
+                stale.unlink(missing_ok=True)
+                stale.with_suffix(".lock").unlink(missing_ok=True)
     return path
 
 
