@@ -15,7 +15,7 @@ expected number of synapses, so that every seed of a parameter set, and
 nearby sizes, share one build; unused slots are inert. Time step, durations,
 threshold, reset and every drawn value are inputs. The build for the default
 network is made by ``make setup``; any other size is built on first use
-(about 20-60 s) and kept.
+(about a minute) and kept.
 
 One run goes through named stages, so that callers (progress, interruption
 handling) can see where it is: :func:`build` (once per engine),
@@ -247,7 +247,7 @@ def build(spec: dict, progress: bool = False) -> Engine:
             return engine
         if progress:
             print(f"  building the simulation engine for {spec['neuron_slots']} neurons and "
-                  f"{spec['synapse_slots']:,} synapses (once; ~20-60 s) in {store}",
+                  f"{spec['synapse_slots']:,} synapses (once; about a minute) in {store}",
                   file=sys.stderr, flush=True)
         started = time.perf_counter()
         scratch = Path(tempfile.mkdtemp(prefix=f".{spec['key']}.build-", dir=store))
@@ -388,7 +388,8 @@ def run_program(engine: Engine, run_dir: Path, args: list[str],
     """
     command = [str(engine.program), "--results_dir", str(run_dir / "results") + os.sep, *args]
     child = subprocess.Popen(command, cwd=run_dir, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, "TUM2000_PARENT_PID": str(os.getpid())})
     lines = []
     try:
         assert child.stdout is not None

@@ -73,11 +73,14 @@ double tum2000_control(const int64_t step, const double end_step, const double r
 """
 
 # Dies with the process that started it (Linux), so a killed parent leaves no
-# simulation running.
+# simulation running; if that process died before this line, exit at once.
 DIE_WITH_PARENT = """
 #ifdef __linux__
 prctl(PR_SET_PDEATHSIG, SIGKILL);
-if (getppid() == 1) return 1;
+{
+    const char* parent = std::getenv("TUM2000_PARENT_PID");
+    if (parent != NULL && (long)getppid() != std::atol(parent)) return 1;
+}
 #endif
 """
 
