@@ -212,12 +212,22 @@ def sweep(n: int, workers: int = 2) -> dict:
 
 
 STATS_TASK = """
-import json, time
+import json, resource, time
 import tum2000
 from tum2000.analysis import summarize
-ds = tum2000.simulate("default", seed=1)
+
+def cpu():
+    return sum(getattr(resource.getrusage(who), f) for who in
+               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+
+tum2000.simulate("default", seed=2)  # first call: imports, loads the engine
+sim_cpu = []
+for seed in (3, 4, 5):
+    c = cpu()
+    ds = tum2000.simulate("default", seed=seed)
+    sim_cpu.append(cpu() - c)
 summarize(ds, synchrony=False)  # first call: imports
-out = {}
+out = {"simulation_cpu": min(sim_cpu)}
 for name, kw in (("cheap", {"synchrony": False}), ("full", {})):
     walls, cpus = [], []
     for _ in range(3):
@@ -327,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
                          extra=f"cpu {stats['cheap']['cpu']:.2f} s"))
         show(Measurement("summary of a default run, full (Elephant synchrony)",
                          stats["full"]["wall"], extra=f"cpu {stats['full']['cpu']:.2f} s"))
+        show(Measurement("CPU s of one default simulation in a live process",
+                         stats["simulation_cpu"],
+                         extra="engine + replay + dataset, as a sweep worker pays it"))
 
         print()
         scaling = []
@@ -370,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         line("first run after setup, wall (s)", first.wall_s, "<= 8 s", first.wall_s <= 8)
     line("sweep: s per default run per worker, simulation + statistics",
          per_run_worker + b["stats"], "<= 0.5 s", per_run_worker + b["stats"] <= 0.5)
+    line("  the same in CPU seconds (simulation + sweep statistics)",
+         stats["simulation_cpu"] + stats["cheap"]["cpu"], "<= 0.5 s",
+         stats["simulation_cpu"] + stats["cheap"]["cpu"] <= 0.5)
     line("sweep statistics per default run (s)", stats["cheap"]["wall"], "<= 0.5 s",
          stats["cheap"]["wall"] <= 0.5)
     line("full summary per default run (s)", stats["full"]["wall"], "<= 2 s",

@@ -518,7 +518,7 @@ def run_on_target(params: Parameters, net: Network, target: str = "auto",
     """Simulate ``net`` on ``target`` (see :data:`TARGETS`); every target gives
     the same spikes for the same network."""
     if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r} (allowed: {', '.join(TARGETS)})")
+        raise ValueError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
     if target in ("auto", "engine"):
         try:
             return run(params, net, progress=progress)

@@ -65,7 +65,7 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
     """
     params = as_parameters(params)
     if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r} (allowed: {', '.join(TARGETS)})")
+        raise ValueError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
     net = draw_network(params, seed)
     run = run_on_target(params, net, target=target, progress=progress)
     if progress:
