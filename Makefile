@@ -18,6 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -c "import tum2000.model.engine as e; e.main()"  # compile the engine (~1 min)
 	touch $@
 
 # Headless Chromium for the browser test (Debian's package; needs root or sudo).

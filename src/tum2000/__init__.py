@@ -9,6 +9,7 @@ Main entry points::
     runs = tum2000.simulate_many([(params, s) for s in range(1, 9)])  # in parallel, Dask
 """
 
+from . import lazy_dask as _lazy_dask
 from .cache import cached_simulate, cache_dir
 from .dataset import DatasetError, load, save
 from .model.parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Parameters,
@@ -16,6 +17,8 @@ from .model.parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Paramet
 from .provenance import __version__, code_version
 from .model.simulation import simulate
 from .sweep import simulate_many
+
+_lazy_dask.install()  # xarray imports Dask only when Dask objects can exist
 
 __all__ = [
     "PATHWAYS", "PRESETS", "SPECS", "DatasetError", "ParameterError", "Parameters",

@@ -64,7 +64,7 @@ def lookup(params: Parameters, seed: int, directory: Path | None = None) -> xr.D
 
 
 def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 1,
-                    *, directory: str | os.PathLike | None = None, target: str = "numpy",
+                    *, directory: str | os.PathLike | None = None, target: str = "auto",
                     progress: bool = False) -> xr.Dataset:
     """:func:`tum2000.simulate`, but served from the cache when it holds the result."""
     from .model.simulation import as_parameters, simulate

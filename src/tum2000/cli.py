@@ -143,8 +143,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default: %(default)s)")
     p.add_argument("--out", required=True, help="dataset to write (netCDF, .nc)")
     p.add_argument("--figure", help="also write Fig. 1 to this image file")
-    p.add_argument("--target", default="numpy", choices=("numpy", "cython", "cpp_standalone"),
-                   help="Brian2 code-generation target (same result on each)")
+    p.add_argument("--target", default="auto",
+                   choices=("auto", "engine", "numpy", "cython", "cpp_standalone"),
+                   help="where to simulate (same result on each): the compiled engine, "
+                        "else Brian2's numpy target (auto, default); engine; or a Brian2 "
+                        "code-generation target")
     p.add_argument("--no-cache", action="store_true",
                    help="simulate even if the dataset cache holds the result")
     p.add_argument("--quiet", action="store_true", help="no progress messages")

@@ -42,14 +42,14 @@ def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[s
                   progress: bool = False) -> list[xr.Dataset]:
     """Datasets of every ``(params, seed)`` job, in order, computed in parallel.
 
-    ``targets`` gives a Brian2 target per job (default numpy). ``scheduler``:
+    ``targets`` gives a target per job (default auto: the compiled engine). ``scheduler``:
     a Dask scheduler address; None starts a local cluster of ``n_workers``
     processes (default: one per core, at most one per missing job).
     """
     from .cache import cache_dir, cache_path, lookup
 
     where = Path(directory) if directory is not None else cache_dir()
-    targets = list(targets) if targets is not None else ["numpy"] * len(jobs)
+    targets = list(targets) if targets is not None else ["auto"] * len(jobs)
     if len(targets) != len(jobs):
         raise ValueError(f"{len(targets)} targets for {len(jobs)} jobs")
     results: list[xr.Dataset | None] = [lookup(p, s, where) for p, s in jobs]

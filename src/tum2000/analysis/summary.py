@@ -13,7 +13,8 @@ from .activity import population_activities
 from .neo_bridge import duration_ms, neuron_mask
 from .population_spikes import detect_population_spikes
 from .recovery import recovery_dynamics
-from .synchrony import firing_rates, synchrony
+from .synchrony import firing_rates
+from .synchrony import synchrony as synchrony_measures
 
 SUMMARY_FIELDS: tuple[str, ...] = (
     "seed", "code_version", "duration_ms", "n_spikes_exc", "n_spikes_inh",
@@ -32,7 +33,7 @@ SUMMARY_FIELDS: tuple[str, ...] = (
 
 def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20.0,
             bin_ms: float = 1.0, pathways: tuple[str, ...] = ("EE", "EI", "IE", "II"),
-            **synchrony_options: Any) -> xr.Dataset:
+            synchrony: bool = True, **synchrony_options: Any) -> xr.Dataset:
     """The full analysis of one simulation as one Dataset.
 
     Contents: ``activity`` (population, time: left bin edges, ms) from
@@ -46,7 +47,8 @@ def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20
     Hz) with coords ``I_b`` and ``neuron_population``; scalars
     ``exc_rate_hz``, ``inh_rate_hz``, ``n_spikes_exc``, ``n_spikes_inh``,
     ``duration_ms``. Times are ms from the start of the recording.
-    ``synchrony_options`` go to :func:`synchrony`.
+    ``synchrony_options`` go to :func:`synchrony`. ``synchrony=False`` leaves
+    the synchrony measures out (what a sweep needs, in a fraction of the time).
     """
     detect = {"threshold": threshold, "merge_gap_ms": merge_gap_ms, "bin_ms": bin_ms}
     activity = population_activities(ds, bin_ms)
@@ -55,7 +57,7 @@ def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20
     rec = xr.concat([recovery_dynamics(ds, p, ps).drop_vars("ps_time") for p in pathways],
                     dim=xr.DataArray(list(pathways), dims="pathway", name="pathway"),
                     combine_attrs="drop")
-    syn = synchrony(ds, ps, **synchrony_options)
+    syn = synchrony_measures(ds, ps, **synchrony_options) if synchrony else None
     rates = firing_rates(ds)
     pop = rates["population"].values
     rates = rates.rename({"population": "neuron_population"})
@@ -63,9 +65,9 @@ def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20
     exc = neuron_mask(ds, "exc")
     dur = duration_ms(ds)
     n_exc, n_inh = int(exc[neurons].sum()), int((~exc)[neurons].sum())
-    out = xr.merge([activity.to_dataset(name="activity"), ps, rec, syn,
-                    rates.to_dataset(name="rate")], combine_attrs="drop", compat="override",
-                   join="outer")
+    parts = [activity.to_dataset(name="activity"), ps, rec, syn, rates.to_dataset(name="rate")]
+    out = xr.merge([part for part in parts if part is not None], combine_attrs="drop",
+                   compat="override", join="outer")
     out["exc_rate_hz"] = ((), n_exc / max(exc.sum(), 1) / dur * 1000.0, {"units": "Hz"})
     out["inh_rate_hz"] = ((), n_inh / max((~exc).sum(), 1) / dur * 1000.0, {"units": "Hz"})
     out["n_spikes_exc"] = ((), n_exc, {"units": "1"})
@@ -103,8 +105,8 @@ def _mean(values: Any) -> float | None:
     return float(arr.mean()) if arr.size else None
 
 
-def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None,
-              **options: Any) -> dict[str, Any]:
+def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None, *,
+              synchrony: bool = True, **options: Any) -> dict[str, Any]:
     """Headline statistics of one simulation as a JSON-serializable dict.
 
     Computed from :func:`analyse` (passed as ``analysis`` or computed with
@@ -116,9 +118,11 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None,
     ``ps_peak_mean`` / ``ps_participation*`` are means over population spikes;
     ``x_before_ps`` / ``x_after_ps`` list x at each PS's onset and its
     minimum just after; ``recovery_*`` are means over the fitted recoveries.
-    See :data:`SUMMARY_FIELDS` for the keys.
+    See :data:`SUMMARY_FIELDS` for the keys. ``synchrony=False``: the
+    synchrony fields (CV, Fano, spike contrast, correlation, STTC, rate-I_b
+    correlation) are None, and the rest costs a fraction of the time.
     """
-    a = analysis if analysis is not None else analyse(ds, **options)
+    a = analysis if analysis is not None else analyse(ds, synchrony=synchrony, **options)
     ee = a.sel(pathway="EE") if "pathway" in a.dims and "EE" in a["pathway"].values else None
     opts = json.loads(a.attrs.get("options", "{}"))
     sel = {"condition": "all"}

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .. import dataset
-from .brian_model import TARGETS, run_network
+from .engine import TARGETS, run_on_target
 from .network import Network, draw_network
 from .parameters import PATHWAYS, Parameters, preset
 from ..provenance import code_version, library_versions
@@ -45,7 +45,7 @@ def pathway_summary(net: Network) -> dict[str, np.ndarray]:
 
 
 def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 1, *,
-             target: str = "numpy", progress: bool = False) -> xr.Dataset:
+             target: str = "auto", progress: bool = False) -> xr.Dataset:
     """Simulate the network and return its dataset (see :mod:`tum2000.dataset`).
 
     Parameters
@@ -56,8 +56,10 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
     seed
         Seeds every random draw (network, parameters, inputs, initial state).
     target
-        Brian2 code-generation target: "numpy" (no compilation), "cython"
-        or "cpp_standalone". All give the same spikes for the same seed.
+        "auto" (default): the compiled engine (:mod:`tum2000.model.engine`),
+        built on first use, or Brian2's numpy target without a C++ compiler;
+        "engine"; or a Brian2 code-generation target: "numpy" (no
+        compilation), "cython", "cpp_standalone". All give the same dataset.
     progress
         Print progress lines to stderr during long runs.
     """
@@ -65,7 +67,7 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
     if target not in TARGETS:
         raise ValueError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
     net = draw_network(params, seed)
-    run = run_network(params, net, target=target, progress=progress)
+    run = run_on_target(params, net, target=target, progress=progress)
     if progress:
         print(f"  replaying {run.spike_step.size:,} spikes through {net.n_synapses:,} "
               "synapses for the mean x and u", file=sys.stderr, flush=True)
