@@ -93,7 +93,8 @@ def test_params_list_and_json():
 
 def test_run_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
     out = tmp_path / "executed.ipynb"
-    result = cli("run", "book/simulate.ipynb", "--set", "I_b_sprad_mV=0.5", "--out", str(out),
+    notebook = tum2000.book.find_root() / "book" / "simulate.ipynb"
+    result = cli("run", str(notebook), "--set", "I_b_sprad_mV=0.5", "--out", str(out),
                  check=False)
     assert result.returncode == 2
     assert "does not declare parameter 'I_b_sprad_mV'" in result.stderr

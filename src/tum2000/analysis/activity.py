@@ -13,7 +13,8 @@ import quantities as pq
 import xarray as xr
 from elephant.statistics import time_histogram
 
-from .neo_bridge import duration_ms, quiet, spiketrains
+from ..dataset import duration_ms
+from .neo_bridge import quiet, spiketrains
 
 
 def bin_count(ds: xr.Dataset, bin_ms: float) -> int:

@@ -31,8 +31,8 @@ from elephant.spike_train_synchrony import spike_contrast
 from elephant.statistics import Complexity, cv, isi, mean_firing_rate
 from scipy import stats
 
-from .neo_bridge import (POPULATIONS, complement_windows, duration_ms, quiet,
-                         spiketrains, windowed_spiketrains)
+from ..dataset import POPULATIONS, duration_ms
+from .neo_bridge import complement_windows, quiet, spiketrains, windowed_spiketrains
 from .population_spikes import detect_population_spikes, inside_windows
 
 CONDITIONS: tuple[str, ...] = ("all", "inside", "outside")

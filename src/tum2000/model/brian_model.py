@@ -40,6 +40,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..interruption import stage
 from .network import Network
 from .parameters import Parameters
 
@@ -112,6 +113,7 @@ class RunOutput:
     final_y: np.ndarray
     final_u: np.ndarray
     final_t_last_ms: np.ndarray
+    simulated_ms: float       # span the run reached (burn-in included); short if stopped
 
 
 def propagators(params: Parameters, tau_I_ms: float, scheme: str) -> tuple[float, float, float]:
@@ -132,6 +134,8 @@ def propagators(params: Parameters, tau_I_ms: float, scheme: str) -> tuple[float
 
 def _progress_reporter(stream) -> Callable:
     def report(elapsed, completed, start, duration):
+        if float(completed) > 0:  # inside the run loop (the first report comes before it)
+            stage("run")
         elapsed = float(elapsed)
         print(f"  simulated {float(completed) * float(duration):6.2f} of "
               f"{float(duration):.2f} s ({100 * float(completed):3.0f}%), "
@@ -239,4 +243,5 @@ def _run_network(params: Parameters, net: Network, target: str, progress: bool) 
             final_x=np.asarray(synapses.x[:]), final_y=np.asarray(synapses.y[:]),
             final_u=np.asarray(synapses.u[:]),
             final_t_last_ms=np.asarray(synapses.t_last[:] / ms),
+            simulated_ms=float(network.t / ms),
         )
