@@ -99,3 +99,65 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     with atomic_paths([path]) as (tmp,):
         yield tmp
+
+
+BACKUP_PREFIX = ".tum2000-backup-"
+
+
+def _files(folder: Path, skip: Path) -> dict[Path, os.stat_result]:
+    found = {}
+    for path in folder.rglob("*"):
+        if skip in path.parents or path == skip or path.is_dir() or path.is_symlink():
+            continue
+        with contextlib.suppress(OSError):
+            found[path.relative_to(folder)] = path.stat()
+    return found
+
+
+@contextlib.contextmanager
+def restorable_folder(folder: str | os.PathLike, keep=lambda path: False) -> Iterator[Path]:
+    """Inside the block anything may write files in ``folder``; if the block
+    fails or is interrupted, the folder is put back as it was: files created
+    in it are removed, files replaced or deleted are restored (from hard links
+    taken before; files are replaced whole by tum2000's writes), except the
+    paths for which ``keep(path)`` is true.
+
+    For code that writes where we cannot make it write atomically, such as a
+    notebook's cells (a figure, a dataset) in the notebook's folder.
+    """
+    import shutil
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    backup = Path(tempfile.mkdtemp(prefix=BACKUP_PREFIX, dir=folder))
+    before = _files(folder, backup)
+    for rel in before:
+        (backup / rel).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(folder / rel, backup / rel)
+        except OSError:  # a file system without hard links
+            shutil.copy2(folder / rel, backup / rel)
+    folders_before = {p for p in folder.rglob("*") if p.is_dir()}
+    try:
+        yield folder
+    except BaseException:
+        with deferred_signals():
+            after = _files(folder, backup)
+            for rel, stat in after.items():
+                if keep(folder / rel):
+                    continue
+                if rel not in before:
+                    (folder / rel).unlink(missing_ok=True)
+                elif stat.st_ino != before[rel].st_ino:
+                    os.replace(backup / rel, folder / rel)
+            for rel in set(before) - set(after):
+                if not keep(folder / rel):
+                    os.replace(backup / rel, folder / rel)
+            for path in sorted((p for p in folder.rglob("*") if p.is_dir()
+                                and p not in folders_before and backup not in p.parents
+                                and p != backup), reverse=True):
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)

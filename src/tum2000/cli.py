@@ -24,9 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-from .errors import (EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, BadInput, Tum2000Error,
-                     exit_status)
-from .interruption import install_handlers, stage
+from .errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status
+from .interruption import handlers_installed, stage
 from .provenance import __version__
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -322,7 +321,8 @@ def report(error: BaseException, debug: bool = False) -> int:
         traceback.print_exception(error, file=sys.stderr)
     if isinstance(error, KeyboardInterrupt):
         name = getattr(error, "signal_name", "SIGINT")
-        print(f"interrupted ({name}): nothing written, nothing cached", file=sys.stderr)
+        print(f"interrupted ({name}): nothing written, nothing partial cached, "
+              "no temporary file left", file=sys.stderr)
     elif isinstance(error, Tum2000Error):
         print(f"error: {_one_line(str(error)) or type(error).__name__}", file=sys.stderr)
     else:
@@ -341,17 +341,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status (see the module's table)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    install_handlers()
+    formatwarning = warnings.formatwarning
     if not debug:
         warnings.formatwarning = _warning_line
     try:
-        stage("startup")
-        args = make_parser().parse_args(argv)
-        return args.func(args)
-    except SystemExit as done:  # --help, --version
-        return done.code if isinstance(done.code, int) else EXIT_FAILED
-    except BaseException as error:  # noqa: BLE001 - the one error path
-        return report(error, debug)
+        with handlers_installed():
+            try:
+                stage("startup")
+                args = make_parser().parse_args(argv)
+                return args.func(args)
+            except SystemExit as done:  # --help, --version
+                return done.code if isinstance(done.code, int) else EXIT_FAILED
+            except BaseException as error:  # noqa: BLE001 - the one error path
+                return report(error, debug)
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Interruption safety: signals, Brian2's Ctrl-C handler, and test stages.
 
-* :func:`install_handlers` turns SIGTERM (and SIGINT) into
+* :func:`handlers_installed` turns SIGTERM (and SIGINT) into
   :class:`tum2000.errors.Interrupted`, an exception raised in the main
   thread, so every ``finally`` runs and every temporary file is removed on
   the way out (by default SIGTERM kills without any clean-up).
@@ -79,16 +79,23 @@ def _raise_interrupted(signum: int, frame) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
-def install_handlers() -> None:
-    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread.
-
-    Call once, early, from a program's entry point (the command line does).
-    Does nothing outside the main thread, where Python cannot set handlers.
-    """
+@contextlib.contextmanager
+def handlers_installed() -> Iterator[None]:
+    """Inside the block SIGINT and SIGTERM raise :class:`Interrupted` in the main
+    thread; the previous handlers come back after it (a program's entry point,
+    e.g. the command line, runs inside). Does nothing outside the main thread,
+    where Python cannot set handlers."""
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
         signal.signal(signum, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def prepare_brian2():

@@ -11,8 +11,11 @@ Guarantees:
   replaces (or deletes) the previous good executed notebook. A failure keeps
   the executed notebook with its error as ``NAME.failed.ipynb`` for inspection;
 * Ctrl-C or SIGTERM interrupts the kernel (as Jupyter's interrupt button does),
-  waits for it to clean up, shuts it down, and removes the temporary file: the
-  folder is left as it was found.
+  waits for it to clean up and shuts it down; the temporary file and every file
+  the notebook's cells wrote in its folder are removed, files they replaced are
+  restored (:func:`tum2000.atomic.restorable_folder`): the folder is left as it
+  was found. (Simulations that finished before the interruption stay in the
+  dataset cache: they are complete.)
 
 Papermill runs in a worker thread: the main thread keeps receiving signals
 (nbclient would otherwise replace the process's SIGINT/SIGTERM handlers).
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, restorable_folder
 from ..errors import ComputationFailed, Interrupted
 from ..interruption import release_stages, stage
 from .layout import EXECUTED, SOURCE, find_notebook, find_root, source_notebooks
@@ -46,6 +49,12 @@ INTERRUPT_GRACE_S = 20.0
 
 class BookError(ComputationFailed):
     """A notebook failed to execute or the book failed to build."""
+
+
+class _Cancelled(Exception):
+    """Raised in the papermill thread to stop before the next cell. An ordinary
+    exception, not a KeyboardInterrupt: asyncio then still runs nbclient's
+    clean-up (the kernel's shut-down, the last save) before the thread ends."""
 
 
 # --- the kernel: this Python, over ipc ----------------------------------------------------
@@ -64,6 +73,7 @@ def this_python_kernel_spec():
 class _Run:
     """Shared between the main thread and the thread that runs papermill."""
 
+    sockets: Path
     managers: list = field(default_factory=list)
     cancelled: bool = False
     first_code_cell: int | None = None
@@ -80,6 +90,8 @@ def _manager_class(run: _Run):
 
         def __init__(self, **kwargs: Any):
             super().__init__(**kwargs)
+            if self.transport == "ipc":  # sockets in a private folder, removed after the run
+                self.ip = str(run.sockets / "kernel")
             run.managers.append(self)
 
         @property
@@ -108,7 +120,7 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
 
     def on_cell_start(cell, cell_index):
         if run.cancelled:
-            raise Interrupted("SIGINT")
+            raise _Cancelled("interrupted")
 
     def on_cell_executed(cell, cell_index, execute_reply):
         if run.first_code_cell is None and "parameters" not in cell.metadata.get("tags", []) \
@@ -126,7 +138,18 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
 def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
                        progress: bool, log_output: bool) -> None:
     """Run papermill in a worker thread; on Ctrl-C/SIGTERM stop the kernel cleanly."""
-    run = _Run()
+    import shutil
+    import tempfile
+
+    run = _Run(Path(tempfile.mkdtemp(prefix="tum2000-kernel-")))
+    try:
+        _run_in_thread(run, source, values, target, cwd, progress, log_output)
+    finally:
+        shutil.rmtree(run.sockets, ignore_errors=True)
+
+
+def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
+                   progress: bool, log_output: bool) -> None:
     outcome: dict[str, BaseException] = {}
 
     def work() -> None:
@@ -170,31 +193,51 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
             log_output: bool = False, metadata: Mapping[str, Any] | None = None) -> Path:
     """Execute ``source`` with checked ``values`` into ``output`` (see the module's doc).
 
-    ``metadata`` goes into the executed notebook under ``tum2000``.
+    ``metadata`` goes into the executed notebook under ``tum2000``. Papermill
+    writes into a private temporary folder (so a write that comes late, after
+    an interruption, cannot land beside the output); the result is copied
+    into place atomically when every cell ran.
     """
+    import shutil
+    import tempfile
+
     import papermill
 
     failed = output.with_suffix(".failed.ipynb")
     started = time.perf_counter()
-    with atomic_path(output) as tmp:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with restorable_folder(output.parent, keep=lambda path: path == failed), \
+            tempfile.TemporaryDirectory(prefix="tum2000-notebook-") as private:
+        result = Path(private) / output.name
         try:
-            _execute_in_thread(source, values, tmp, output.parent, progress, log_output)
+            _execute_in_thread(source, values, result, output.parent, progress, log_output)
         except KeyboardInterrupt:
             raise
         except papermill.PapermillExecutionError as err:
             if err.ename == "KeyboardInterrupt":  # the kernel itself was interrupted
                 raise Interrupted("SIGINT") from None
-            os.replace(tmp, failed)
+            _keep_failed(result, failed)
             raise _failure(source, err, failed) from None
         except Exception as err:  # noqa: BLE001 - a dead kernel, a timeout: one line
-            if tmp.exists() and tmp.stat().st_size:
-                os.replace(tmp, failed)
-                raise _failure(source, err, failed) from None
-            raise _failure(source, err, None) from None
-        _mark(tmp, {**(metadata or {}), "parameters": dict(values),
-                    "seconds": round(time.perf_counter() - started, 1)})
+            kept = _keep_failed(result, failed)
+            raise _failure(source, err, failed if kept else None) from None
+        _mark(result, {**(metadata or {}), "parameters": dict(values),
+                       "seconds": round(time.perf_counter() - started, 1)})
+        with atomic_path(output) as tmp:
+            shutil.copyfile(result, tmp)
     failed.unlink(missing_ok=True)
     return output
+
+
+def _keep_failed(result: Path, failed: Path) -> bool:
+    """The executed notebook with its error, beside the output, for inspection."""
+    import shutil
+
+    if not result.is_file() or not result.stat().st_size:
+        return False
+    with atomic_path(failed) as tmp:
+        shutil.copyfile(result, tmp)
+    return True
 
 
 def _mark(executed: Path, metadata: Mapping[str, Any]) -> None:
