@@ -100,11 +100,11 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     """
     root = Path(root).resolve() if root is not None else find_root()
     sets = {**read_parameter_file(parameter_file), **(parameters or {})}
-    output = Path(output_dir).resolve() if output_dir is not None else root
     if output_dir is not None:
         from ..outputs import check_folder
 
-        check_folder(output, "--output-dir")
+        check_folder(output_dir, "--output-dir")
+    output = Path(output_dir).resolve() if output_dir is not None else root
     started = time.perf_counter()
     execute_all(sets, quick, root, progress, force)
     html = output / "_build" / "html"

@@ -85,7 +85,7 @@ def output_file(kind: str) -> Callable[[str, Any], Any]:
         text = coerce(name, value, str)
         allowed = SUFFIXES[kind]()
         if Path(text).suffix.lower() not in allowed:
-            raise ParameterError(f"{name} must be a {kind} file name ending in "
+            raise ParameterError(f"{name} must be a file name ending in "
                                  f"{', '.join(allowed)}, got {value!r}")
         return text
     check.allowed = f"a {kind} file name"  # type: ignore[attr-defined]
@@ -128,25 +128,34 @@ A notebook parameter with a model parameter's name is checked by its
 here (tests/test_book_pipeline.py checks that every declared name has one)."""
 
 
-def _reproducibility_sets(v: Mapping[str, Any]) -> list[dict[str, Any]]:
+ModelSets = list[tuple[str, dict[str, Any]]]
+
+
+def _reproducibility_sets(v: Mapping[str, Any]) -> ModelSets:
     short = {"duration_ms": v["short_duration_ms"], "burn_in_ms": v["short_burn_in_ms"]}
-    return ([{"duration_ms": v["duration_ms"], "burn_in_ms": v["burn_in_ms"]},
-             {**short, "dt_ms": 1.0, "integration": "reference_script"}]
-            + [{**short, "dt_ms": dt} for dt in [*v["dt_values_ms"], v["fine_dt_ms"]]])
+    where = "its short runs (short_duration_ms, short_burn_in_ms)"
+    return ([("its full-length runs", {"duration_ms": v["duration_ms"],
+                                       "burn_in_ms": v["burn_in_ms"]}),
+             (f"{where} with the reference script's numerics",
+              {**short, "dt_ms": 1.0, "integration": "reference_script"})]
+            + [(f"{where} at dt_ms = {dt:g} (dt_values_ms, fine_dt_ms)", {**short, "dt_ms": dt})
+               for dt in [*v["dt_values_ms"], v["fine_dt_ms"]]])
 
 
-def _parameters_page_sets(v: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"I_b_spread_mV": s, "duration_ms": v["duration_ms"], "burn_in_ms": v["burn_in_ms"]}
+def _parameters_page_sets(v: Mapping[str, Any]) -> ModelSets:
+    return [(f"its run with I_b_spread_mV = {s:g} (spreads_mV)",
+             {"I_b_spread_mV": s, "duration_ms": v["duration_ms"], "burn_in_ms": v["burn_in_ms"]})
             for s in v["spreads_mV"]]
 
 
-MODEL_SETS: dict[str, Callable[[Mapping[str, Any]], list[dict[str, Any]]]] = {
+MODEL_SETS: dict[str, Callable[[Mapping[str, Any]], ModelSets]] = {
     "reproducibility": _reproducibility_sets,
     "parameters": _parameters_page_sets,
 }
-"""The model parameter sets a notebook builds from its values (changes to the
-``default`` preset). A notebook not listed builds one set: its parameters that
-are model parameters. Each set must be consistent and fit in memory."""
+"""The model parameter sets a notebook builds from its values, each with a
+description for error messages (changes to the ``default`` preset). A notebook
+not listed builds one set: its parameters that are model parameters. Each set
+must be consistent and fit in memory."""
 
 
 # --- declared parameters ---------------------------------------------------------------
@@ -189,12 +198,12 @@ def check_combinations(stem: str, values: Mapping[str, Any]) -> None:
     if stem in MODEL_SETS:
         sets = MODEL_SETS[stem](values)
     else:
-        sets = [{k: v for k, v in values.items() if k in SPECS}]
-    for changes in sets:
+        sets = [("", {k: v for k, v in values.items() if k in SPECS})]
+    for where, changes in sets:
         try:
             check_memory(preset("default", **changes))
         except BadInput as err:
-            raise type(err)(f"notebook {stem}: {err}") from None
+            raise type(err)(f"notebook {stem}{', ' + where if where else ''}: {err}") from None
 
 
 def check_parameters(notebook: str | os.PathLike, parameters: Mapping[str, Any] | None,
