@@ -223,3 +223,18 @@ def test_student_edition_hides_solutions(tmp_path):
     student = yaml.safe_load(write_config(ROOT, tmp_path / "s.yml", student=True).read_text())
     assert teacher["sphinx"]["config"]["tum2000_student_edition"] is False
     assert student["sphinx"]["config"]["tum2000_student_edition"] is True
+
+
+def test_every_notebook_parameter_has_a_rule():
+    """A model parameter's name is checked by its Spec; every other name needs a
+    rule in tum2000.book.NOTEBOOK_RULES, so that bad values stop before a kernel starts."""
+    for notebook in NOTEBOOKS:
+        for name in book.declared_parameters(notebook):
+            assert name in tum2000.SPECS or name in book.NOTEBOOK_RULES, (
+                f"{notebook.stem}: parameter {name} has no rule in tum2000.book.NOTEBOOK_RULES")
+
+
+def test_every_notebooks_defaults_pass_their_own_checks():
+    for notebook in NOTEBOOKS:
+        declared = book.declared_parameters(notebook)
+        book.check_parameters(notebook, {n: d for n, (_, d, _) in declared.items()}, ROOT)

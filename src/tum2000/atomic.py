@@ -104,60 +104,62 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 BACKUP_PREFIX = ".tum2000-backup-"
 
 
-def _files(folder: Path, skip: Path) -> dict[Path, os.stat_result]:
+def _entries(folder: Path, skip: Path) -> dict[str, os.stat_result]:
+    """Files and folders directly in ``folder`` (not below: a notebook writes in
+    its own folder, and the folder may be a large one, such as a home folder)."""
     found = {}
-    for path in folder.rglob("*"):
-        if skip in path.parents or path == skip or path.is_dir() or path.is_symlink():
-            continue
-        with contextlib.suppress(OSError):
-            found[path.relative_to(folder)] = path.stat()
+    with os.scandir(folder) as listing:
+        for entry in listing:
+            if entry.name != skip.name:
+                with contextlib.suppress(OSError):
+                    found[entry.name] = entry.stat(follow_symlinks=False)
     return found
 
 
 @contextlib.contextmanager
 def restorable_folder(folder: str | os.PathLike, keep=lambda path: False) -> Iterator[Path]:
     """Inside the block anything may write files in ``folder``; if the block
-    fails or is interrupted, the folder is put back as it was: files created
-    in it are removed, files replaced or deleted are restored (from hard links
-    taken before; files are replaced whole by tum2000's writes), except the
-    paths for which ``keep(path)`` is true.
+    fails or is interrupted, the folder is put back as it was: files and
+    folders created in it are removed, files replaced or deleted are restored
+    from hard links taken before (no data is copied), except the paths for
+    which ``keep(path)`` is true.
 
-    For code that writes where we cannot make it write atomically, such as a
-    notebook's cells (a figure, a dataset) in the notebook's folder.
+    For code we cannot make write atomically, such as a notebook's cells,
+    which write in the notebook's folder. A file rewritten in place (same
+    inode, e.g. ``open(path, "w")``) cannot be restored; tum2000's own writes
+    (:func:`atomic_path`, :func:`tum2000.save`, :func:`tum2000.figures.save_figure`)
+    replace files whole and can.
     """
     import shutil
+    import stat
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     backup = Path(tempfile.mkdtemp(prefix=BACKUP_PREFIX, dir=folder))
-    before = _files(folder, backup)
-    for rel in before:
-        (backup / rel).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(folder / rel, backup / rel)
-        except OSError:  # a file system without hard links
-            shutil.copy2(folder / rel, backup / rel)
-    folders_before = {p for p in folder.rglob("*") if p.is_dir()}
+    before = _entries(folder, backup)
+    for name, info in before.items():
+        if stat.S_ISREG(info.st_mode):
+            with contextlib.suppress(OSError):
+                os.link(folder / name, backup / name, follow_symlinks=False)
     try:
         yield folder
     except BaseException:
         with deferred_signals():
-            after = _files(folder, backup)
-            for rel, stat in after.items():
-                if keep(folder / rel):
+            after = _entries(folder, backup)
+            for name, info in after.items():
+                path = folder / name
+                if keep(path):
                     continue
-                if rel not in before:
-                    (folder / rel).unlink(missing_ok=True)
-                elif stat.st_ino != before[rel].st_ino:
-                    os.replace(backup / rel, folder / rel)
-            for rel in set(before) - set(after):
-                if not keep(folder / rel):
-                    os.replace(backup / rel, folder / rel)
-            for path in sorted((p for p in folder.rglob("*") if p.is_dir()
-                                and p not in folders_before and backup not in p.parents
-                                and p != backup), reverse=True):
-                with contextlib.suppress(OSError):
-                    path.rmdir()
+                if name not in before:
+                    if stat.S_ISDIR(info.st_mode):
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
+                elif info.st_ino != before[name].st_ino and (backup / name).exists():
+                    os.replace(backup / name, path)
+            for name in set(before) - set(after):
+                if (backup / name).exists() and not keep(folder / name):
+                    os.replace(backup / name, folder / name)
         raise
     finally:
         shutil.rmtree(backup, ignore_errors=True)

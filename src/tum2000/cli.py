@@ -133,6 +133,7 @@ def cmd_params(args: argparse.Namespace) -> int:
     if args.notebook:
         from .book import declared_parameters
 
+        _book_tools()
         root = _root(args)
         for name, (kind, default, help_) in declared_parameters(args.notebook, root).items():
             type_name = kind.__name__ if kind else "?"
@@ -151,6 +152,19 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 # --- notebooks and the book ----------------------------------------------------------------
 
+def _book_tools() -> None:
+    """``tum2000 run``/``book`` need the [book] extra; say so in one line."""
+    import importlib.util
+
+    from .errors import ComputationFailed
+
+    missing = [name for name in ("papermill", "ipykernel", "myst_nb")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ComputationFailed(f"this command needs the book tools ({', '.join(missing)} "
+                                "missing): pip install 'tum2000[book]'")
+
+
 def _root(args: argparse.Namespace):
     from .book import check_root, find_root, root_of
 
@@ -166,6 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .book import run_notebook
     from .values import parse_assignments
 
+    _book_tools()
     changes = parse_assignments(args.set)
     out = run_notebook(args.notebook, changes, output=args.out, root=_root(args),
                        progress=not args.no_progress)
@@ -177,6 +192,7 @@ def cmd_book(args: argparse.Namespace) -> int:
     from .book import build
     from .values import parse_assignments
 
+    _book_tools()
     build(parameter_file=args.parameters, quick=args.quick, student=args.student,
           output_dir=args.output_dir, root=_root(args), force=args.force,
           parameters=parse_assignments(args.set))

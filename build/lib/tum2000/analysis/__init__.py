@@ -1,0 +1,35 @@
+"""Analysis of tum2000 simulations with Neo and Elephant.
+
+Data in, data out (no plotting). Every function takes a tum2000 dataset
+(:mod:`tum2000.dataset`) and returns xarray objects or plain dicts; times are
+ms from the start of the recording.
+
+* :func:`to_block`, :func:`spiketrains` — the Neo bridge (every Elephant call
+  goes through it);
+* :func:`population_activity` — fraction of neurons spiking per bin (Fig. 1B);
+* :func:`detect_population_spikes` — population spikes and their statistics;
+* :func:`synchrony`, :func:`firing_rates` — synchrony measures inside and
+  outside population spikes; rate per neuron against I_b;
+* :func:`recovery_dynamics` — x (and u) around population spikes against the
+  mean-field recovery (Fig. 1C);
+* :func:`analyse`, :func:`summarize` — everything as one Dataset / JSON dict.
+"""
+
+from .activity import population_activities, population_activity
+from .neo_bridge import (POPULATIONS, from_block, spiketrain_list, spiketrains,
+                         spikes_from_trains, to_block, windowed_spiketrains)
+from .population_spikes import detect_population_spikes
+from .recovery import (exponential_approach, facilitation_prediction,
+                       fit_exponential_approach, heterogeneous_prediction,
+                       mean_field_prediction, recovery_dynamics)
+from .summary import SUMMARY_FIELDS, analyse, summarize, summary_json
+from .synchrony import firing_rates, synchrony
+
+__all__ = [
+    "POPULATIONS", "SUMMARY_FIELDS", "analyse", "detect_population_spikes",
+    "exponential_approach", "facilitation_prediction", "firing_rates",
+    "fit_exponential_approach", "from_block", "heterogeneous_prediction",
+    "mean_field_prediction", "population_activities", "population_activity",
+    "recovery_dynamics", "spiketrain_list", "spiketrains", "spikes_from_trains",
+    "summarize", "summary_json", "synchrony", "to_block", "windowed_spiketrains",
+]

@@ -1,0 +1,204 @@
+"""Fig. 1 of Tsodyks, Uziel & Markram (2000), one function per panel.
+
+A: raster of all neurons; B: network activity (fraction of neurons firing
+per 1 ms bin) with an inset on a detected population spike; C: mean
+recovered fraction x of the excitatory-to-excitatory synapses.
+Each function draws into a given matplotlib Axes and returns it; times on
+the axes are ms from the start of the recording, as in the paper.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .atomic import atomic_path
+
+# Fig. 1's axis limits (the paper's; the reference script uses the same).
+ACTIVITY_YLIM = (0.0, 0.2)
+RECOVERED_YLIM = (0.2, 0.6)
+INSET_HALF_WIDTH_MS = 20.0
+
+
+def _population_spikes(ds: xr.Dataset, ps: xr.Dataset | None) -> xr.Dataset:
+    from .analysis import detect_population_spikes
+
+    return detect_population_spikes(ds) if ps is None else ps
+
+
+def neuron_order(ds: xr.Dataset, sort_by_I_b: bool = False) -> np.ndarray:
+    """Row of each neuron in the raster: excitatory below inhibitory, optionally
+    sorted by background input within each population (as in the NEST port)."""
+    n = ds.sizes["neuron"]
+    if not sort_by_I_b:
+        return np.arange(n)
+    population = ds["population"].values
+    key = np.lexsort((ds["I_b"].values, population != "exc"))
+    rows = np.empty(n, dtype=np.int64)
+    rows[key] = np.arange(n)
+    return rows
+
+
+def plot_raster(ds: xr.Dataset, ax: Axes, sort_by_I_b: bool = False,
+                mark_ps: bool = True, ps: xr.Dataset | None = None) -> Axes:
+    """Panel A: one dot per spike; excitatory neurons first, then inhibitory.
+
+    ``mark_ps`` puts a triangle above each detected population spike
+    (``ps``: a :func:`tum2000.analysis.detect_population_spikes` result, or
+    None to detect them here)."""
+    rows = neuron_order(ds, sort_by_I_b)[ds["spike_neuron"].values]
+    exc = ds["population"].values[ds["spike_neuron"].values] == "exc"
+    times = ds["spike_time"].values
+    ax.plot(times[exc], rows[exc], ".", color="k", ms=1, rasterized=True, label="excitatory")
+    ax.plot(times[~exc], rows[~exc], ".", color="tab:red", ms=1, rasterized=True,
+            label="inhibitory")
+    n = ds.sizes["neuron"]
+    if mark_ps:
+        times = _population_spikes(ds, ps)["ps_time"].values
+        ax.plot(times, np.full(times.size, n * 1.03), "v", color="tab:blue", ms=6,
+                clip_on=False, label="population spike")
+    ax.set_ylim(0, n)
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylabel("Neuron No." + (" (sorted by $I_b$)" if sort_by_I_b else ""))
+    return ax
+
+
+def plot_activity(ds: xr.Dataset, ax: Axes, inset: bool = True,
+                  ps: xr.Dataset | None = None) -> Axes:
+    """Panel B: fraction of all neurons firing per 1 ms bin, inset on the
+    largest detected population spike (none when there is none).
+
+    The y range is the paper's (0 to 0.2) unless a peak is higher."""
+    from .analysis import population_activity
+
+    activity = population_activity(ds)
+    t = activity["time"].values
+    ylim = (ACTIVITY_YLIM[0], max(ACTIVITY_YLIM[1], 1.05 * float(activity.max())))
+    ax.plot(t, activity.values, color="k", lw=0.7)
+    ax.set_ylim(*ylim)
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylabel("Net activity")
+    ps = _population_spikes(ds, ps)
+    if inset and ps.sizes["ps"] > 0:
+        centre = float(ps["ps_time"].values[int(np.argmax(ps["ps_peak"].values))])
+        lo, hi = centre - INSET_HALF_WIDTH_MS, centre + INSET_HALF_WIDTH_MS
+        axins = ax.inset_axes([0.05, 0.35, 0.2, 0.6])
+        axins.plot(t, activity.values, color="k", lw=0.8, drawstyle="steps-post")
+        axins.set_xlim(lo, hi)
+        axins.set_ylim(*ylim)
+        axins.set_xticks([lo, hi])
+        axins.set_xticklabels([f"{lo:.0f}", f"{hi:.0f}"], fontsize=7)
+        axins.set_yticks([])
+    return ax
+
+
+def plot_recovered(ds: xr.Dataset, ax: Axes, pathway: str = "EE") -> Axes:
+    """Panel C: mean recovered fraction x of one pathway's synapses."""
+    x = ds["recovered"].sel(pathway=pathway)
+    ax.plot(x["time"].values, x.values, color="k", lw=0.8)
+    ax.set_ylim(*RECOVERED_YLIM)
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylabel("Recov excit" if pathway == "EE" else f"Recovered x ({pathway})")
+    ax.set_xlabel("Time (msec)")
+    return ax
+
+
+def figure1(ds: xr.Dataset, sort_by_I_b: bool = False) -> Figure:
+    """The three panels stacked, sharing the time axis, in the paper's layout."""
+    fig = Figure(figsize=(6, 8), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    from .analysis import detect_population_spikes
+
+    ps = detect_population_spikes(ds)
+    plot_raster(ds, axes[0], sort_by_I_b=sort_by_I_b, ps=ps)
+    plot_activity(ds, axes[1], ps=ps)
+    plot_recovered(ds, axes[2])
+    for ax, letter in zip(axes, "ABC"):
+        ax.text(-0.12, 1.0, letter, transform=ax.transAxes, fontweight="bold",
+                va="top", fontsize=12)
+        ax.xaxis.set_tick_params(labelbottom=True)
+    return fig
+
+
+def save_figure1(ds: xr.Dataset, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write Fig. 1 to ``path`` (format from the suffix), atomically."""
+    with atomic_path(path) as tmp:
+        figure1(ds).savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    return Path(path)
+
+
+# --- shared presentation: figures that several pages draw ---------------------------------
+
+def write_figure1(ds: xr.Dataset, path: str | os.PathLike, format: str | None = None,
+                  dpi: int = 150) -> None:
+    """Draw Fig. 1 into ``path`` as it is (not atomic; for a temporary file)."""
+    figure1(ds).savefig(path, dpi=dpi, format=format or Path(path).suffix.lstrip(".") or "png")
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write any figure to ``path`` atomically (format from the suffix)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    return Path(path)
+
+
+def plot_rate_vs_input(ds: xr.Dataset, ax: Axes, rates: xr.DataArray | None = None,
+                       threshold_mV: float | None = None) -> Axes:
+    """Firing rate of each neuron (Hz) against its background input I_b (mV),
+    excitatory in black, inhibitory in red; a dashed line at the threshold."""
+    from .analysis import firing_rates
+
+    rates = firing_rates(ds) if rates is None else rates
+    for population, color in (("exc", "k"), ("inh", "tab:red")):
+        r = rates.where(rates["population"] == population, drop=True)
+        ax.plot(r["I_b"], r, ".", color=color, ms=3, label=population)
+    if threshold_mV is not None:
+        ax.axvline(threshold_mV, color="0.6", lw=0.8, ls="--")
+    ax.set_xlabel("background input $I_b$ (mV)")
+    ax.set_ylabel("firing rate (Hz)")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_convergence(result: xr.Dataset, axes, statistics, labels=None,
+                     reference: str = "reference_script, dt = 1 ms") -> None:
+    """A :func:`tum2000.convergence.study` result: each statistic (one Axes each)
+    against the time step, mean ± s.e. over seeds, exact integration in black and
+    the ``reference`` variant (the reference script's scheme) in red."""
+    labels = labels or {}
+    variants = [str(v) for v in result["variant"].values]
+    exact = [v for v in variants if v.startswith("exact")]
+    steps = [float(v.split("=")[1].split()[0]) for v in exact]
+    for ax, name in zip(axes, statistics):
+        values = result["value"].sel(statistic=name)
+        n = values.sizes["seed"]
+        mean = values.sel(variant=exact).mean("seed")
+        se = values.sel(variant=exact).std("seed", ddof=1) / np.sqrt(n)
+        ax.errorbar(steps, mean, yerr=se, fmt="o-", color="k", capsize=3,
+                    label="exact integration")
+        if reference in variants:
+            ref = values.sel(variant=reference)
+            ax.errorbar([float(reference.split("=")[1].split()[0])], [float(ref.mean())],
+                        yerr=[float(ref.std(ddof=1) / np.sqrt(n))], fmt="s", color="tab:red",
+                        capsize=3, label="reference script's scheme")
+        ax.set_xscale("log")
+        ax.set_xlabel("time step dt (ms)")
+        ax.set_title(labels.get(name, name), fontsize=9)
+    axes[0].legend(frameon=False, fontsize=7)
+
+
+def plot_across_seeds(per_seed, overview, axes) -> None:
+    """One bar per statistic (mean over seeds, error bar one standard error) with
+    a dot per seed; ``per_seed`` and ``overview`` from
+    :func:`tum2000.tables.across_seeds`."""
+    for ax, name in zip(axes, per_seed.columns):
+        ax.bar([0], [overview.loc[name, "mean"]], yerr=[overview.loc[name, "standard error"]],
+               color="0.7", capsize=4, width=0.6)
+        ax.plot(np.zeros(len(per_seed)), per_seed[name], "k.", ms=4)
+        ax.set_xticks([])
+        ax.set_title(name, fontsize=8)
