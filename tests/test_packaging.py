@@ -81,12 +81,27 @@ def _venv(path: Path) -> Path:
     return python
 
 
+def _sources(target: Path) -> Path:
+    """The checkout's tracked files, copied (a build writes build/ and *.egg-info/
+    beside the sources, which must not happen in the checkout)."""
+    import shutil
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    for name in files:
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
 @pytest.mark.slow
 def test_plain_pip_install_in_a_fresh_environment(tmp_path):
     """Non-editable install (with the book tools); run from a folder outside the checkout."""
     python = _venv(tmp_path / "venv")
+    sources = _sources(tmp_path / "sources")
     subprocess.run([python, "-m", "pip", "install", "--quiet", "-c",
-                    str(ROOT / "requirements.txt"), f"{ROOT}[book]"], check=True)
+                    str(ROOT / "requirements.txt"), f"{sources}[book]"], check=True)
     tum = tmp_path / "venv" / "bin" / "tum2000"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

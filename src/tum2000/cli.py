@@ -368,6 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return args.func(args)
             except SystemExit as done:  # --help, --version
                 return done.code if isinstance(done.code, int) else EXIT_FAILED
+            except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
+                import os
+
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return EXIT_FAILED
             except BaseException as error:  # noqa: BLE001 - the one error path
                 return report(error, debug)
     finally:

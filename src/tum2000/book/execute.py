@@ -112,6 +112,23 @@ def _signal_kernels(run: _Run, signum: int) -> None:
                 os.kill(pid, signum)
 
 
+def _wait_for_kernels(run: _Run, timeout: float = 10.0) -> None:
+    """Let every kernel process end (killed after ``timeout``), so that none
+    outlives us and prints to the terminal after our last line."""
+    import subprocess
+
+    for manager in run.managers:
+        process = getattr(getattr(manager, "provisioner", None), "process", None)
+        if process is None:
+            continue
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_kernels(run, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout)
+
+
 # --- one notebook ---------------------------------------------------------------------------
 
 def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
@@ -171,6 +188,7 @@ def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: P
         if worker.is_alive():
             _signal_kernels(run, signal.SIGKILL)
             worker.join(INTERRUPT_GRACE_S)
+        _wait_for_kernels(run)
         raise
     if "error" in outcome:
         raise outcome["error"]
