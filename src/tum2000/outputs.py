@@ -60,12 +60,7 @@ def check_output(path: str | os.PathLike, kind: str, what: str = "output") -> Pa
         raise BadInput(f"{what} {path} is a folder, expected a file name")
     if path.exists() and not path.is_file():
         raise BadInput(f"{what} {path} exists and is not a regular file")
-    folder = path.parent if str(path.parent) else Path(".")
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise BadInput(f"{what} {path}: {folder} is a file, not a folder")
-    _probe_writable(folder)
+    _check_writable_place(path.parent if str(path.parent) else Path("."), path, what)
     return path
 
 
@@ -74,13 +69,17 @@ def check_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise BadInput(f"{what} {path} is a file, expected a folder")
-    folder = path
+    _check_writable_place(path, path, what)
+    return path
+
+
+def _check_writable_place(folder: Path, path: Path, what: str) -> None:
+    """The nearest existing folder at or above ``folder`` must be a writable folder."""
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():
         raise BadInput(f"{what} {path}: {folder} is a file, not a folder")
     _probe_writable(folder)
-    return path
 
 
 def check_distinct(**paths: str | os.PathLike | None) -> None:
