@@ -52,12 +52,12 @@ def check_output(path: str | os.PathLike, kind: str, what: str = "output") -> Pa
     above it must be a writable folder.
     """
     path = Path(path)
+    if path.is_dir():
+        raise BadInput(f"{what} {path} is a folder, expected a file name")
     allowed = SUFFIXES[kind]()
     if path.suffix.lower() not in allowed:
         raise BadInput(f"{what} {path}: unknown {kind} format {path.suffix or '(no suffix)'!r} "
                        f"(allowed: {', '.join(allowed)})")
-    if path.is_dir():
-        raise BadInput(f"{what} {path} is a folder, expected a file name")
     if path.exists() and not path.is_file():
         raise BadInput(f"{what} {path} exists and is not a regular file")
     _check_writable_place(path.parent if str(path.parent) else Path("."), path, what)

@@ -223,7 +223,10 @@ def check_parameters(notebook: str | os.PathLike, parameters: Mapping[str, Any] 
             raise ParameterError(
                 f"notebook {path.stem} does not declare parameter {name!r}{hint} "
                 f"(declared: {', '.join(declared) or 'none'})")
-        converted[name] = check_value(name, value, declared[name][0])
+        try:
+            converted[name] = check_value(name, value, declared[name][0])
+        except ParameterError as err:
+            raise ParameterError(f"notebook {path.stem}: {err}") from None
     everything = {name: default for name, (_, default, _) in declared.items()}
     everything.update(converted)
     check_combinations(path.stem, everything)
