@@ -24,6 +24,7 @@ import pytest
 from tum2000 import book
 
 pytestmark = pytest.mark.book
+SOURCE_ROOT = book.find_root(Path(__file__).parent)
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -57,9 +58,9 @@ window.addEventListener('load', function () { setTimeout(function () {
 def built_book(tmp_path_factory):
     """(root, html directory) of a quick build of a copy of the book."""
     root = tmp_path_factory.mktemp("book_root")
-    shutil.copy(book.ROOT / "_config.yml", root)
-    shutil.copy(book.ROOT / "_toc.yml", root)
-    shutil.copytree(book.ROOT / "book", root / "book",
+    shutil.copy(SOURCE_ROOT / "_config.yml", root)
+    shutil.copy(SOURCE_ROOT / "_toc.yml", root)
+    shutil.copytree(SOURCE_ROOT / "book", root / "book",
                     ignore=shutil.ignore_patterns("_executed", ".ipynb_checkpoints"))
     html = book.build(quick=True, root=root, progress=False)
     return root, html
@@ -126,7 +127,7 @@ def test_rebuild_without_changes_executes_nothing(built_book):
 
 def test_every_toc_page_was_rendered(built_book):
     root, html = built_book
-    for entry in book._toc_files(root):
+    for entry in book.toc_files(root):
         assert (html / f"{entry}.html").is_file(), entry
     assert (html / "index.html").is_file()
 
@@ -195,7 +196,7 @@ def test_every_page_loads_in_chromium_with_images_and_glued_numbers(built_book, 
     base, html = served_book
     chromium = _chromium()
     problems = []
-    for entry in book._toc_files(root):
+    for entry in book.toc_files(root):
         _Handler.failures.clear()
         url = f"{base}/{entry}.html"
         # A loaded machine can end Chromium's virtual-time budget before the load

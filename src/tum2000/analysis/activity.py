@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .neo_bridge import bin_indices, duration_ms, neuron_mask
+from ..dataset import duration_ms, neuron_mask
+from .neo_bridge import bin_indices
 
 
 def bin_count(ds: xr.Dataset, bin_ms: float) -> int:

@@ -21,10 +21,7 @@ import numpy as np
 import quantities as pq
 import xarray as xr
 
-from ..dataset import parameters_of
-
-POPULATIONS: tuple[str, ...] = ("all", "exc", "inh")
-"""Population selectors understood by every analysis function."""
+from ..dataset import POPULATIONS, duration_ms, neuron_mask
 
 
 @contextlib.contextmanager
@@ -57,25 +54,6 @@ def quiet() -> Iterator[None]:
             yield
     finally:
         logger.setLevel(level)
-
-
-def duration_ms(ds: xr.Dataset) -> float:
-    """Recorded duration in ms (the dataset's ``duration_ms`` attribute)."""
-    if "duration_ms" in ds.attrs:
-        return float(ds.attrs["duration_ms"])
-    return float(parameters_of(ds)["duration_ms"])
-
-
-def neuron_mask(ds: xr.Dataset, population: str | None = "all") -> np.ndarray:
-    """Boolean mask over the ``neuron`` dimension for ``population``.
-
-    ``population`` is None or "all" (every neuron), "exc" or "inh".
-    """
-    if population is None or population == "all":
-        return np.ones(ds.sizes["neuron"], dtype=bool)
-    if population not in ("exc", "inh"):
-        raise ValueError(f"unknown population {population!r} (allowed: all, exc, inh)")
-    return np.asarray(ds["population"].values).astype(str) == population
 
 
 def _split_by_neuron(ds: xr.Dataset) -> list[np.ndarray]:

@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from .neo_bridge import duration_ms, neuron_mask
+from ..dataset import duration_ms, neuron_mask
 from .population_spikes import detect_population_spikes
 
 

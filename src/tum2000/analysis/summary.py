@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from .activity import population_activities
-from .neo_bridge import duration_ms, neuron_mask
+from ..dataset import duration_ms, neuron_mask
 from .population_spikes import detect_population_spikes
 from .recovery import recovery_dynamics
 from .synchrony import firing_rates

@@ -42,8 +42,9 @@ from elephant.spike_train_synchrony import spike_contrast
 from elephant.statistics import cv, isi
 from scipy import stats
 
-from .neo_bridge import (POPULATIONS, bin_indices, complement_windows, duration_ms, quiet,
-                         spiketrains, windowed_spiketrains)
+from ..dataset import POPULATIONS, duration_ms
+from .neo_bridge import (bin_indices, complement_windows, quiet, spiketrains,
+                         windowed_spiketrains)
 from .population_spikes import detect_population_spikes, inside_windows
 
 CONDITIONS: tuple[str, ...] = ("all", "inside", "outside")

@@ -50,6 +50,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..interruption import stage
 from .brian_model import RunOutput, neuron_values, synapse_values
 from .network import Network
 from .parameters import Parameters
@@ -392,6 +393,7 @@ def run_program(engine: Engine, run_dir: Path, args: list[str],
                              env={**os.environ, "TUM2000_PARENT_PID": str(os.getpid())})
     lines = []
     try:
+        stage("run")  # test hook: a signal may arrive here, while the program runs
         assert child.stdout is not None
         for line in child.stdout:
             if line.startswith("progress ") and on_progress is not None:
@@ -440,6 +442,7 @@ def read_results(engine: Engine, run_dir: Path, params: Parameters, net: Network
         spike_neuron=spike_neuron,
         final_x=final("x"), final_y=final("y"), final_u=final("u"),
         final_t_last_ms=None if t_last is None else t_last / 1e-3,
+        simulated_ms=int(reached[0]) * params["dt_ms"],
     )
 
 

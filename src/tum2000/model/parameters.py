@@ -23,18 +23,16 @@ neurons (EI, II) also facilitate.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
+
+from ..errors import ParameterError
+from ..values import coerce, parse_assignment as _split_assignment
 
 PATHWAYS: tuple[str, ...] = ("EE", "EI", "IE", "II")
 """Synaptic pathways, source population first (E = excitatory, I = inhibitory)."""
 
 INTEGRATION_SCHEMES: tuple[str, ...] = ("exact", "reference_script")
-
-
-class ParameterError(ValueError):
-    """An unknown parameter name or a value outside what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -80,45 +78,23 @@ class Spec:
         return text + (f" ({self.unit})" if self.unit else "")
 
     def coerce(self, value: Any) -> Any:
-        """Convert ``value`` (possibly a command-line string) and check it."""
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+        """Convert ``value`` (possibly a command-line string) and check it
+        (:func:`tum2000.values.coerce`, then the range or the choices)."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
             if self.nullable:
                 return None
             raise ParameterError(f"{self.name} must be {self.allowed()}, got {value!r}")
-        try:
-            if self.kind is bool:
-                if isinstance(value, str):
-                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError
-                    value = value.lower() in ("true", "1", "yes")
-                elif not isinstance(value, (bool, int)) or value not in (0, 1):
-                    raise ValueError
-                return bool(value)
-            if self.kind is str:
-                if not isinstance(value, str) or value not in (self.choices or ()):
-                    raise ValueError
-                return value
-            if isinstance(value, bool):
-                raise ValueError
-            if self.kind is int:
-                number = float(value) if isinstance(value, str) else value
-                if float(number) != int(number):
-                    raise ValueError
-                value = int(number)
-            else:
-                value = float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise ParameterError(
-                f"{self.name} must be {self.allowed()}, got {value!r}"
-            ) from None
-        if not math.isfinite(value):
-            raise ParameterError(f"{self.name} must be {self.allowed()}, got {value!r}")
-        too_low = self.low is not None and (
-            value <= self.low if self.low_open else value < self.low
-        )
-        too_high = self.high is not None and value > self.high
-        if too_low or too_high:
-            raise ParameterError(f"{self.name} must be {self.allowed()}, got {value!r}")
+        value_in = value
+        value = coerce(self.name, value, self.kind, allowed=self.allowed())
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(f"{self.name} must be {self.allowed()}, got {value_in!r}")
+        if self.kind in (int, float):
+            too_low = self.low is not None and (
+                value <= self.low if self.low_open else value < self.low
+            )
+            too_high = self.high is not None and value > self.high
+            if too_low or too_high:
+                raise ParameterError(f"{self.name} must be {self.allowed()}, got {value_in!r}")
         return value
 
 
@@ -400,13 +376,10 @@ def preset(name: str = "default", **changes: Any) -> Parameters:
 
 def parse_assignment(text: str) -> tuple[str, str]:
     """Split a command-line ``NAME=VALUE`` into its name and raw value."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise ParameterError(f"expected NAME=VALUE, got {text!r}")
-    name = name.strip()
+    name, value = _split_assignment(text)
     if name not in SPECS:
         raise ParameterError(_unknown_message(name))
-    return name, value.strip()
+    return name, value
 
 
 def parameter_table() -> list[dict[str, str]]:
