@@ -47,6 +47,75 @@ def network_runs(base: Parameters, changes: Sequence[Mapping[str, Any]], seeds: 
     return [datasets[i * n:(i + 1) * n] for i in range(len(changes))]
 
 
+def network_rate_hz(ds: xr.Dataset, bin_ms: float = 1.0, population: str = "all"
+                    ) -> xr.DataArray:
+    """The network's population rate in Hz (spikes per neuron per second, per bin).
+
+    The unit of the rate model's ``rate``: Elephant's ``time_histogram`` with
+    ``output="rate"`` counts every spike (a neuron firing twice in a bin counts
+    twice, unlike the activity of Fig. 1B, which counts neurons). Bins are
+    [k, k + 1) * ``bin_ms`` from the start of the recording; ``time`` holds the
+    left edges (ms).
+    """
+    import quantities as pq
+    from elephant.statistics import time_histogram
+
+    from ..analysis.activity import bin_count
+    from ..analysis.neo_bridge import quiet, spiketrains
+
+    n_bins = bin_count(ds, bin_ms)
+    trains = spiketrains(ds, population)
+    with quiet():
+        hist = time_histogram(trains, bin_size=bin_ms * pq.ms, t_start=0.0 * pq.ms,
+                              t_stop=n_bins * bin_ms * pq.ms, output="rate", binary=False)
+    values = np.asarray(hist.rescale("Hz").magnitude, dtype=np.float64).ravel()
+    return xr.DataArray(values, dims="time", name="rate",
+                        coords={"time": ("time", np.arange(n_bins) * float(bin_ms),
+                                         {"units": "ms", "long_name": "left edge of the bin"})},
+                        attrs={"units": "Hz", "population": population, "bin_ms": float(bin_ms),
+                               "source": "elephant.statistics.time_histogram(output='rate')"})
+
+
+def critical_x_at_population_spikes(ds: xr.Dataset, ps: xr.Dataset | None = None) -> xr.Dataset:
+    """The fold estimate of the critical x at each PS against the network's x before it.
+
+    For each PS the slow variables of the other pathways (x of IE, EI, II; u of
+    EI, II) are the network's recorded means at the PS onset; the estimate
+    (:func:`tum2000.meanfield.reduced.critical_x`) is given for the excitatory
+    population alone, with inhibition but no facilitation (u = 0), and with
+    both. ``x_before`` is the network's (as in
+    :func:`tum2000.analysis.recovery_dynamics`).
+    """
+    from ..analysis import detect_population_spikes
+    from ..dataset import parameters_of
+    from .reduced import critical_x
+
+    if ps is None:
+        ps = detect_population_spikes(ds)
+    params = parameters_of(ds)
+    t = ds["time"].values
+    onset = ps["ps_onset"].values
+    idx = np.clip(np.searchsorted(t, onset, side="right") - 1, 0, t.size - 1)
+    x = ds["recovered"]
+    u = ds["utilization"]
+    alone = critical_x(params, inhibition=False).x_c
+    rows = {"x_before": [], "x_c_excitation": [], "x_c_inhibition": [], "x_c_facilitated": []}
+    for i in idx:
+        slow = {"x_IE": float(x.sel(pathway="IE")[i]), "x_EI": float(x.sel(pathway="EI")[i]),
+                "x_II": float(x.sel(pathway="II")[i])}
+        rows["x_before"].append(float(x.sel(pathway="EE")[i]))
+        rows["x_c_excitation"].append(alone)
+        rows["x_c_inhibition"].append(critical_x(params, **slow).x_c)
+        rows["x_c_facilitated"].append(critical_x(
+            params, u_EI=float(u.sel(pathway="EI")[i]), u_II=float(u.sel(pathway="II")[i]),
+            **slow).x_c)
+    return xr.Dataset({k: ("ps", np.asarray(v, dtype=np.float64), {"units": "1"})
+                       for k, v in rows.items()},
+                      coords={"ps": np.arange(idx.size),
+                              "ps_time": ("ps", ps["ps_time"].values, {"units": "ms"})},
+                      attrs={"seed": int(ds.attrs.get("seed", -1))})
+
+
 def _sums(intervals: np.ndarray, x_before: np.ndarray, x_after: np.ndarray,
           participation: np.ndarray, partial: np.ndarray, sharp: np.ndarray,
           duration_ms: float) -> dict[str, float]:

@@ -43,14 +43,17 @@ def population_phi(neurons: NeuronConstants):
 
 
 class BinAveragedRate:
-    """Mean of phi over the neurons of a class of background inputs.
+    """Mean of phi over the neurons of classes of background inputs.
 
     A class covers inputs [lo, hi) uniformly; its mean rate at synaptic input
     mu is ``(Phi(hi + mu) - Phi(lo + mu)) / (hi - lo)`` with Phi the integral
     of phi, tabulated once (trapezoid rule on a grid that is geometric above
     threshold, where phi's slope is infinite). Averaging over the bin is what
     the neurons of a class do, and it keeps the rate's slope finite, which
-    the integrator needs. Classes of zero width get phi itself.
+    the integrator needs. A class of zero width gets phi itself.
+
+    ``lo_mV`` and ``hi_mV`` are (..., classes) arrays; the leading axes (e.g.
+    several parameter sets) broadcast against those of ``mu``.
     """
 
     def __init__(self, neurons: NeuronConstants, lo_mV: np.ndarray, hi_mV: np.ndarray):
@@ -61,22 +64,31 @@ class BinAveragedRate:
         self.grid = self.theta + s
         self.table = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(s))])
         self.lo, self.hi = np.asarray(lo_mV, float), np.asarray(hi_mV, float)
-        self.n = self.lo.size
-        self.edges = np.concatenate([self.lo, self.hi])
-        # zero-width classes (no spread of inputs) are single points: phi itself
-        self.point = bool(np.all(self.hi - self.lo <= 0))
-        if not self.point and np.any(self.hi - self.lo <= 0):
-            raise ValueError("classes must all have a width, or all none")
-        self.inv_width = 0.0 if self.point else 1.0 / (self.hi - self.lo)
+        self.n = self.lo.shape[-1]
+        self.edges = np.concatenate([self.lo, self.hi], axis=-1)
+        width = self.hi - self.lo
+        self.point = width <= 0
+        self.any_point = bool(self.point.any())
+        self.inv_width = np.where(self.point, 0.0, 1.0 / np.where(self.point, 1.0, width))
 
     def integral(self, m: np.ndarray) -> np.ndarray:
         """Phi(m) = integral of phi from threshold to m (ms^-1 mV); 0 below threshold."""
         return np.interp(m, self.grid, self.table, left=0.0)
 
+    def _align(self, a: np.ndarray, ndim: int) -> np.ndarray:
+        """(lead..., k) -> (lead..., 1, ..., k) to broadcast with ndim-dimensional inputs."""
+        lead = a.ndim - 1
+        return a.reshape(a.shape[:-1] + (1,) * max(ndim - lead, 0) + a.shape[-1:])
+
     def __call__(self, mu_mV) -> np.ndarray:
-        """Class rates (1/ms) at input ``mu_mV``: shape ``mu.shape + (classes,)``."""
-        mu = np.asarray(mu_mV, dtype=np.float64)[..., None]
-        if self.point:
-            return self.phi(self.lo + mu)
-        both = self.integral(self.edges + mu)
-        return (both[..., self.n:] - both[..., :self.n]) * self.inv_width
+        """Class rates (1/ms) at input ``mu_mV``: shape ``mu.shape + (classes,)``.
+
+        The leading axes of ``mu`` match those of the classes (e.g. (R,) or
+        (R, time) inputs for (R, classes) classes)."""
+        mu = np.asarray(mu_mV, dtype=np.float64)
+        both = self.integral(self._align(self.edges, mu.ndim) + mu[..., None])
+        rate = (both[..., self.n:] - both[..., :self.n]) * self._align(self.inv_width, mu.ndim)
+        if self.any_point:
+            rate = np.where(self._align(self.point, mu.ndim),
+                            self.phi(self._align(self.lo, mu.ndim) + mu[..., None]), rate)
+        return rate
