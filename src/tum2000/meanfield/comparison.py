@@ -233,28 +233,34 @@ def _stack(rows: list[list[dict[str, float]]], values: Sequence[Any], seeds: Seq
                       attrs={"parameter": name})
 
 
-def parameter_dependence(base: Parameters, name: str, values: Sequence[Any],
+def parameter_dependence(base: Parameters, values: Mapping[str, Sequence[Any]],
                          seeds: Sequence[int], rate_model_seeds: Sequence[int] | None = None,
-                         *, rate_model_duration_ms: float | None = None,
-                         **simulate_many_options: Any) -> xr.Dataset:
-    """Network and finite-size rate model for each value of parameter ``name``.
+                         **simulate_many_options: Any) -> dict[str, xr.Dataset]:
+    """Network and finite-size rate model for each value of each parameter.
 
-    Returns a Dataset with dims (``model`` = network, rate_model; ``value``;
-    ``seed``) holding the :data:`STATISTICS` sums (NaN where a model has fewer
-    seeds); pool them with :func:`pooled`. The rate model runs
-    ``rate_model_duration_ms`` (default the network's duration) per seed of
-    ``rate_model_seeds`` (default ``seeds``).
+    ``values`` maps parameter names to the values to try (each changed alone
+    from ``base``). All network runs go through one :func:`network_runs`
+    call; the rate model runs every value and seed of ``rate_model_seeds``
+    (default ``seeds``) as one batch, over the network's recording time.
+    Returns, per parameter, a Dataset with dims (``model`` = network,
+    rate_model; ``value``; ``seed``) holding the :data:`STATISTICS` sums (NaN
+    where a model has fewer seeds); pool them with :func:`pooled`.
     """
     rm_seeds = list(seeds if rate_model_seeds is None else rate_model_seeds)
-    runs = network_runs(base, [{name: v} for v in values], seeds, **simulate_many_options)
-    net = _stack([[network_statistics(ds) for ds in row] for row in runs], values, seeds, name)
-    rows = []
-    for v in values:
-        rm = simulate_rate_model(base.replace(**{name: v}), finite_size=True, seeds=rm_seeds,
-                                 duration_ms=rate_model_duration_ms)
-        rows.append([rate_model_statistics(rm.sel(seed=s)) for s in rm_seeds])
-    model = _stack(rows, values, rm_seeds, name)
-    out = xr.concat([net, model], dim=xr.DataArray(["network", "rate_model"], dims="model"),
-                    join="outer")
-    out.attrs = {"parameter": name, "base_parameters": base.to_json()}
+    changes = [(name, v) for name, vs in values.items() for v in vs]
+    runs = network_runs(base, [{name: v} for name, v in changes], seeds,
+                        **simulate_many_options)
+    model = simulate_rate_model([base.replace(**{name: v}) for name, v in changes],
+                                finite_size=True, seeds=rm_seeds)
+    out = {}
+    for name, vs in values.items():
+        rows = [k for k, (n, _) in enumerate(changes) if n == name]
+        net = _stack([[network_statistics(ds) for ds in runs[k]] for k in rows], vs, seeds,
+                     name)
+        rm = _stack([[rate_model_statistics(model.isel(run=k).sel(seed=sd)) for sd in rm_seeds]
+                     for k in rows], vs, rm_seeds, name)
+        both = xr.concat([net, rm], dim=xr.DataArray(["network", "rate_model"], dims="model"),
+                         join="outer")
+        both.attrs = {"parameter": name, "base_parameters": base.to_json()}
+        out[name] = both
     return out
