@@ -108,6 +108,44 @@ def plot_recovered(ds: xr.Dataset, ax: Axes, pathway: str = "EE") -> Axes:
     return ax
 
 
+def plot_recovered_with_theory(ds: xr.Dataset, ax: Axes, recovery: xr.Dataset | None = None,
+                               rate_model: xr.Dataset | None = None, pathway: str = "EE",
+                               naive: bool = True, per_synapse: bool = True) -> Axes:
+    """Panel C with the theory: the network's mean x of ``pathway`` and its predictions.
+
+    ``recovery`` is :func:`tum2000.analysis.recovery_dynamics` of the same
+    pathway (computed when None); its ``x_pred`` (per-synapse prediction) and
+    ``x_pred_naive`` (homogeneous mean-field equation) are drawn over each
+    recovery. ``rate_model`` is a :func:`tum2000.meanfield.simulate_rate_model`
+    dataset (one realization) whose ``recovered`` is drawn on the same axis.
+    Holds up with no population spike (then there is no prediction to draw).
+    """
+    from .analysis import recovery_dynamics
+
+    rec = recovery_dynamics(ds, pathway) if recovery is None else recovery
+    x = ds["recovered"].sel(pathway=pathway)
+    ax.plot(x["time"].values, x.values, color="k", lw=1.0, label="network")
+    t = rec["time"].values
+    if per_synapse and np.isfinite(rec["x_pred"].values).any():
+        ax.plot(t, rec["x_pred"].values, color="tab:orange", lw=1.6, ls="--",
+                label="per-synapse prediction")
+    if naive and np.isfinite(rec["x_pred_naive"].values).any():
+        ax.plot(t, rec["x_pred_naive"].values, color="tab:blue", lw=1.2, ls=":",
+                label="homogeneous mean field")
+    if rate_model is not None:
+        xm = rate_model["recovered"].sel(pathway=pathway)
+        ax.plot(xm["time"].values, xm.values, color="tab:green", lw=1.0, alpha=0.8,
+                label="rate model")
+    for time in rec["ps_time"].values:
+        ax.axvline(time, color="tab:gray", lw=0.6, alpha=0.5)
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylim(0.0, 1.0)
+    ax.set_ylabel(f"mean recovered x ({pathway})")
+    ax.set_xlabel("Time (ms)")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return ax
+
+
 def figure1(ds: xr.Dataset, sort_by_I_b: bool = False) -> Figure:
     """The three panels stacked, sharing the time axis, in the paper's layout."""
     fig = Figure(figsize=(6, 8), layout="constrained")

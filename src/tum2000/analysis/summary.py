@@ -12,7 +12,7 @@ import xarray as xr
 from .activity import population_activities
 from ..dataset import duration_ms, neuron_mask
 from .population_spikes import detect_population_spikes
-from .recovery import recovery_dynamics
+from .recovery import RMSE_MIN_RECOVERY_MS, recovery_dynamics
 from .synchrony import firing_rates
 from .synchrony import synchrony as synchrony_measures
 
@@ -21,8 +21,10 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "exc_rate_hz", "inh_rate_hz", "n_ps", "ps_times_ms", "ps_rate_hz", "mean_ipi_ms",
     "cv_ipi", "ps_peak_mean", "ps_width_ms", "ps_participation", "ps_participation_exc",
     "ps_participation_inh", "recruitment_rho_mean", "x_mean", "x_min", "x_max",
-    "x_before_ps", "x_after_ps", "x_drop_mean", "recovery_tau_ms", "recovery_tau_pred_ms",
-    "recovery_x_inf", "recovery_x_inf_pred", "recovery_x_inf_pred_neurons",
+    "x_before_ps", "x_after_ps", "x_drop_mean", "recovery_fits_meaningful",
+    "recovery_tau_ms", "recovery_x_inf", "recovery_tau_naive_ms", "recovery_x_inf_naive",
+    "recovery_x_inf_per_synapse", "x_recovery_rmse", "x_recovery_rmse_naive",
+    "ps_drop_error",
     "cv_isi_exc", "cv_isi_inh", "fano_exc", "fano_inh", "spike_contrast",
     "spike_contrast_inside", "spike_contrast_outside", "correlation_exc",
     "correlation_inh", "sttc_exc", "rate_I_b_spearman_exc", "threshold", "merge_gap_ms",
@@ -54,7 +56,9 @@ def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20
     activity = population_activities(ds, bin_ms)
     ps = detect_population_spikes(ds, activity=activity.sel(population="all", drop=True),
                                   **detect)
-    rec = xr.concat([recovery_dynamics(ds, p, ps).drop_vars("ps_time") for p in pathways],
+    # The predicted trajectories (dim time) stay in recovery_dynamics' own output.
+    rec = xr.concat([recovery_dynamics(ds, p, ps).drop_vars("ps_time").drop_dims("time")
+                     for p in pathways],
                     dim=xr.DataArray(list(pathways), dims="pathway", name="pathway"),
                     combine_attrs="drop")
     syn = synchrony_measures(ds, ps, **synchrony_options) if synchrony else None
@@ -105,6 +109,12 @@ def _mean(values: Any) -> float | None:
     return float(arr.mean()) if arr.size else None
 
 
+def _median(values: Any) -> float | None:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    arr = arr[np.isfinite(arr)]
+    return float(np.median(arr)) if arr.size else None
+
+
 def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None, *,
               synchrony: bool = True, **options: Any) -> dict[str, Any]:
     """Headline statistics of one simulation as a JSON-serializable dict.
@@ -117,7 +127,19 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None, *,
     the excitatory-to-excitatory synapses, Fig. 1C); ``ps_width_ms`` and
     ``ps_peak_mean`` / ``ps_participation*`` are means over population spikes;
     ``x_before_ps`` / ``x_after_ps`` list x at each PS's onset and its
-    minimum just after; ``recovery_*`` are means over the fitted recoveries.
+    minimum just after. The recovery fields (see
+    :func:`tum2000.analysis.recovery_dynamics`) are medians:
+    ``recovery_tau_ms`` and ``recovery_x_inf`` over the meaningful bounded
+    fits (``recovery_fits_meaningful`` counts them; None when there is
+    none), ``recovery_tau_naive_ms`` / ``recovery_x_inf_naive`` of the
+    homogeneous mean-field prediction at the mean rate,
+    ``recovery_x_inf_per_synapse`` of the per-synapse steady state;
+    ``x_recovery_rmse`` and ``x_recovery_rmse_naive`` over the recoveries of
+    at least :data:`RMSE_MIN_RECOVERY_MS` of the rmse between the per-synapse
+    (homogeneous) prediction and the recorded mean x; ``ps_drop_error`` over
+    population spikes of ``|x_before (1 - mean(U) n_E) - x_after|`` (the drop
+    map). None where undefined (no PS, no long recovery, or a dataset of
+    another code version for the per-synapse fields).
     See :data:`SUMMARY_FIELDS` for the keys. ``synchrony=False``: the
     synchrony fields (CV, Fano, spike contrast, correlation, STTC, rate-I_b
     correlation) are None, and the rest costs a fraction of the time.
@@ -126,6 +148,10 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None, *,
     ee = a.sel(pathway="EE") if "pathway" in a.dims and "EE" in a["pathway"].values else None
     opts = json.loads(a.attrs.get("options", "{}"))
     sel = {"condition": "all"}
+
+    if ee is not None:
+        meaningful = ee["fit_meaningful"] == 1
+        long = (ee["fit_t1"] - ee["fit_t0"]) >= RMSE_MIN_RECOVERY_MS
 
     def ee_value(name: str, reduce: Any) -> Any:
         """A recovery variable of the EE pathway, reduced; None without EE."""
@@ -161,11 +187,16 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None, *,
         "x_before_ps": ee_value("x_before", _list) or [],
         "x_after_ps": ee_value("x_after", _list) or [],
         "x_drop_mean": ee_value("x_drop", _mean),
-        "recovery_tau_ms": ee_value("fit_tau", _mean),
-        "recovery_tau_pred_ms": ee_value("tau_pred", _mean),
-        "recovery_x_inf": ee_value("fit_x_inf", _mean),
-        "recovery_x_inf_pred": ee_value("x_inf_pred", _mean),
-        "recovery_x_inf_pred_neurons": ee_value("x_inf_pred_neurons", _mean),
+        "recovery_fits_meaningful": ee_value("fit_meaningful", lambda v: int(np.nansum(v))),
+        "recovery_tau_ms": ee_value("fit_tau", lambda v: _median(v.where(meaningful))),
+        "recovery_x_inf": ee_value("fit_x_inf", lambda v: _median(v.where(meaningful))),
+        "recovery_tau_naive_ms": ee_value("tau_naive", _median),
+        "recovery_x_inf_naive": ee_value("x_inf_naive", _median),
+        "recovery_x_inf_per_synapse": ee_value("x_inf_per_synapse", _median),
+        "x_recovery_rmse": ee_value("x_recovery_rmse", lambda v: _median(v.where(long))),
+        "x_recovery_rmse_naive": ee_value("x_recovery_rmse_naive",
+                                          lambda v: _median(v.where(long))),
+        "ps_drop_error": ee_value("drop_map_error", lambda v: _median(np.abs(v))),
         "cv_isi_exc": sv("cv_isi", population="exc"),
         "cv_isi_inh": sv("cv_isi", population="inh"),
         "fano_exc": sv("fano_factor", population="exc"),
