@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import html as html_module
 import http.server
 import json
 import re
@@ -22,6 +23,8 @@ import nbformat
 import pytest
 
 from tum2000 import book
+
+SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 pytestmark = pytest.mark.book
 SOURCE_ROOT = book.find_root(Path(__file__).parent)
@@ -224,8 +227,13 @@ def test_every_page_loads_in_chromium_with_images_and_glued_numbers(built_book, 
             problems.append(f"{entry}: images not loaded: {report['bad_images']}")
         if _Handler.failures:
             problems.append(f"{entry}: server errors {_Handler.failures}")
-        text = re.sub(r"<[^>]+>", "", result.stdout)
+        # Sphinx turns straight quotes into typographic ones ("smartquotes").
+        text = html_module.unescape(re.sub(r"<[^>]+>", "", result.stdout))
+        text = text.translate(SMART_QUOTES)
         for expected in _expected_texts(root, entry):
+            if "**" in expected or "`" in expected:
+                problems.append(f"{entry}: glued text {expected[:60]!r}... has Markdown, "
+                                "which {glue:text} shows literally")
             if expected not in text:
                 problems.append(f"{entry}: glued value {expected!r} not on the page")
         if entry.endswith(("intro", "figure1", "panel_a_raster", "panel_b_activity",
