@@ -1,5 +1,7 @@
 # tum2000: one entry point. `make book` builds the book (the main job),
-# `make test` runs the tests; both set up everything they need first.
+# `make test` runs every test (slow ones included, as CI does); both set up
+# everything they need first. Notebooks run in a kernel of .venv's Python
+# that tum2000 starts itself: no kernel registration is needed.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -17,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -c "import tum2000.model.engine as e; e.main()"  # compile the engine (~1 min)
 	touch $@
 
 # Headless Chromium for the browser test (Debian's package; needs root or sudo).
@@ -31,7 +33,7 @@ fig1: setup
 	$(VENV)/bin/tum2000 simulate --out output/default.nc --figure output/fig1.png
 
 book: setup
-	$(PY) -m tum2000.book build
+	$(VENV)/bin/tum2000 book
 
 test: setup browser
 	$(PY) -m pytest

@@ -29,8 +29,11 @@ def test_no_population_spike_gives_nulls():
     _check_plain(s)
     assert s["n_ps"] == 0 and s["ps_times_ms"] == [] and s["x_before_ps"] == []
     for key in ("mean_ipi_ms", "ps_peak_mean", "ps_width_ms", "ps_participation",
-                "spike_contrast_inside", "recovery_tau_ms"):
+                "spike_contrast_inside", "recovery_tau_ms", "recovery_x_inf",
+                "recovery_tau_naive_ms", "recovery_x_inf_per_synapse", "x_recovery_rmse",
+                "x_recovery_rmse_naive", "ps_drop_error"):
         assert s[key] is None, key
+    assert s["recovery_fits_meaningful"] == 0
     t, n = ds["spike_time"].values, ds["spike_neuron"].values
     assert s["n_spikes_exc"] == int((n < 400).sum())
     assert s["exc_rate_hz"] == pytest.approx((n < 400).sum() / 400 / 1.0)
@@ -50,6 +53,9 @@ def test_summary_of_injected_population_spikes():
     assert s["ps_participation_inh"] == pytest.approx(0.7)
     assert s["ps_participation"] == pytest.approx((0.5 * 400 + 0.7 * 100) / 500)
     assert len(s["x_before_ps"]) == 3
+    # a synthetic dataset cannot be replayed: the per-synapse fields are null
+    assert s["x_recovery_rmse"] is None and s["recovery_x_inf_per_synapse"] is None
+    assert s["ps_drop_error"] is not None and s["ps_drop_error"] >= 0
 
 
 def test_analyse_dataset_layout():
@@ -80,3 +86,22 @@ def test_summarize_real_quick_simulation(quick):
     assert s["n_ps"] == len(s["ps_times_ms"]) == len(s["x_before_ps"])
     assert s["duration_ms"] == 1200.0
     assert s["n_spikes_exc"] + s["n_spikes_inh"] == quick.sizes["spike"]
+
+
+@pytest.mark.slow
+def test_summary_reports_the_recovery_agreement(default_datasets):
+    """Default run, seed 1: the per-synapse prediction follows x (rmse <= 0.02), the
+    homogeneous one does not (> 0.1), and the drop map is within 0.05."""
+    s = summarize(default_datasets[1])
+    _check_plain(s)
+    assert s["n_ps"] >= 1
+    assert s["x_recovery_rmse"] <= 0.02 < 0.1 < s["x_recovery_rmse_naive"]
+    assert s["ps_drop_error"] <= 0.05
+    assert 0.0 <= s["recovery_x_inf"] <= 1.0 and s["recovery_fits_meaningful"] >= 1
+    assert s["recovery_x_inf_naive"] < s["recovery_x_inf_per_synapse"]
+    other = default_datasets[1].copy()
+    other.attrs["code_version"] = "0.0.0+000000000000"
+    with pytest.warns(RuntimeWarning, match="code_version"):
+        s_other = summarize(other, n_pairs=10)
+    assert s_other["x_recovery_rmse"] is None and s_other["recovery_x_inf_per_synapse"] is None
+    assert s_other["x_recovery_rmse_naive"] == pytest.approx(s["x_recovery_rmse_naive"])

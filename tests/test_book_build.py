@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import html as html_module
 import http.server
 import json
 import re
@@ -23,7 +24,10 @@ import pytest
 
 from tum2000 import book
 
+SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
 pytestmark = pytest.mark.book
+SOURCE_ROOT = book.find_root(Path(__file__).parent)
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -57,9 +61,9 @@ window.addEventListener('load', function () { setTimeout(function () {
 def built_book(tmp_path_factory):
     """(root, html directory) of a quick build of a copy of the book."""
     root = tmp_path_factory.mktemp("book_root")
-    shutil.copy(book.ROOT / "_config.yml", root)
-    shutil.copy(book.ROOT / "_toc.yml", root)
-    shutil.copytree(book.ROOT / "book", root / "book",
+    shutil.copy(SOURCE_ROOT / "_config.yml", root)
+    shutil.copy(SOURCE_ROOT / "_toc.yml", root)
+    shutil.copytree(SOURCE_ROOT / "book", root / "book",
                     ignore=shutil.ignore_patterns("_executed", ".ipynb_checkpoints"))
     html = book.build(quick=True, root=root, progress=False)
     return root, html
@@ -126,7 +130,7 @@ def test_rebuild_without_changes_executes_nothing(built_book):
 
 def test_every_toc_page_was_rendered(built_book):
     root, html = built_book
-    for entry in book._toc_files(root):
+    for entry in book.toc_files(root):
         assert (html / f"{entry}.html").is_file(), entry
     assert (html / "index.html").is_file()
 
@@ -195,7 +199,7 @@ def test_every_page_loads_in_chromium_with_images_and_glued_numbers(built_book, 
     base, html = served_book
     chromium = _chromium()
     problems = []
-    for entry in book._toc_files(root):
+    for entry in book.toc_files(root):
         _Handler.failures.clear()
         url = f"{base}/{entry}.html"
         # A loaded machine can end Chromium's virtual-time budget before the load
@@ -223,8 +227,13 @@ def test_every_page_loads_in_chromium_with_images_and_glued_numbers(built_book, 
             problems.append(f"{entry}: images not loaded: {report['bad_images']}")
         if _Handler.failures:
             problems.append(f"{entry}: server errors {_Handler.failures}")
-        text = re.sub(r"<[^>]+>", "", result.stdout)
+        # Sphinx turns straight quotes into typographic ones ("smartquotes").
+        text = html_module.unescape(re.sub(r"<[^>]+>", "", result.stdout))
+        text = text.translate(SMART_QUOTES)
         for expected in _expected_texts(root, entry):
+            if "**" in expected or "`" in expected:
+                problems.append(f"{entry}: glued text {expected[:60]!r}... has Markdown, "
+                                "which {glue:text} shows literally")
             if expected not in text:
                 problems.append(f"{entry}: glued value {expected!r} not on the page")
         if entry.endswith(("intro", "figure1", "panel_a_raster", "panel_b_activity",

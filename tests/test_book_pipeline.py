@@ -15,8 +15,8 @@ import yaml
 import tum2000
 from tum2000 import book
 
-ROOT = book.ROOT
-NOTEBOOKS = book.source_notebooks()
+ROOT = book.find_root(Path(__file__).parent)
+NOTEBOOKS = book.source_notebooks(ROOT)
 REQUIRED_BIB_KEYS = ("tsodyks2000synchrony", "tsodyks1997neural", "tsodyks1998neural",
                      "stimberg2019brian", "denker2018elephant", "garcia2014neo")
 
@@ -62,7 +62,7 @@ def test_parameter_defaults_are_the_default_preset(notebook):
 
 def test_every_page_is_in_the_toc_and_every_toc_entry_exists():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    entries = set(book._toc_files(ROOT))
+    entries = set(book.toc_files(ROOT))
     pages = {(book.EXECUTED / p.relative_to(ROOT / "book").with_suffix("")).as_posix()
              for p in (ROOT / "book").rglob("*")
              if p.suffix in (".md", ".ipynb") and "_executed" not in p.parts
@@ -124,8 +124,8 @@ def test_bad_values_are_refused(bad):
 
 def test_command_line_refuses_misspelled_parameter_with_status_2(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "tum2000.book", "run", "panel_a_raster", "--set", "sead=3",
-         "--output", str(tmp_path / "out.ipynb")],
+        [sys.executable, "-m", "tum2000.cli", "run", "panel_a_raster", "--set", "sead=3",
+         "--out", str(tmp_path / "out.ipynb"), "--root", str(ROOT)],
         capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
@@ -133,12 +133,18 @@ def test_command_line_refuses_misspelled_parameter_with_status_2(tmp_path):
     assert not (tmp_path / "out.ipynb").exists()
 
 
-def test_unknown_notebook_is_refused():
-    assert book.main(["run", "panel_z", "--set", "seed=1"]) == 2
+def test_unknown_notebook_is_refused(monkeypatch):
+    from tum2000.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(["run", "panel_z", "--set", "seed=1"]) == 2
 
 
-def test_parameters_command_lists_types_and_help(capsys):
-    assert book.main(["parameters", "panel_b_activity"]) == 0
+def test_parameters_command_lists_types_and_help(capsys, monkeypatch):
+    from tum2000.cli import main
+
+    monkeypatch.chdir(ROOT / "book")  # the book is found from a folder inside it
+    assert main(["params", "panel_b_activity"]) == 0
     out = capsys.readouterr().out
     assert "seed: int = 1" in out and "ps_threshold: float" in out
 
@@ -146,7 +152,7 @@ def test_parameters_command_lists_types_and_help(capsys):
 def test_plan_applies_global_and_per_notebook_parameters():
     jobs = {nb.stem: values for nb, values in
             book.plan({"I_b_spread_mV": 0.75, "panel_a_raster": {"sort_by_I_b": True}},
-                      quick=True)}
+                      quick=True, root=ROOT)}
     assert jobs["panel_a_raster"] == {"I_b_spread_mV": 0.75, "sort_by_I_b": True,
                                       "duration_ms": 1200.0, "burn_in_ms": 300.0}
     assert "I_b_spread_mV" not in jobs["reproducibility"]
@@ -156,7 +162,7 @@ def test_plan_applies_global_and_per_notebook_parameters():
 
 def test_plan_refuses_a_global_name_no_notebook_declares():
     with pytest.raises(tum2000.ParameterError, match="I_b_sprd_mV"):
-        book.plan({"I_b_sprd_mV": 0.75})
+        book.plan({"I_b_sprd_mV": 0.75}, root=ROOT)
 
 
 def test_parameter_file_is_read_and_checked(tmp_path):
@@ -165,9 +171,11 @@ def test_parameter_file_is_read_and_checked(tmp_path):
     assert book.read_parameter_file(good) == {"seed": 2, "panel_b_activity": {"ps_threshold": 0.1}}
     bad = tmp_path / "p.json"
     bad.write_text("[1, 2]")
-    with pytest.raises(tum2000.ParameterError):
+    with pytest.raises(tum2000.BadInput, match="must be a mapping"):
         book.read_parameter_file(bad)
-    assert book.main(["build", "--parameters", str(tmp_path / "missing.yml")]) == 2
+    from tum2000.cli import main
+
+    assert main(["book", "--root", str(ROOT), "--parameters", str(tmp_path / "missing.yml")]) == 2
 
 
 def test_execution_key_changes_with_source_and_parameters(tmp_path):
@@ -187,7 +195,7 @@ def test_pages_quote_parameters_through_substitutions(tmp_path):
     import yaml
 
     from tum2000 import SPECS, preset
-    from tum2000.book import ROOT, write_config
+    from tum2000.book import write_config
 
     import nbformat
 
@@ -209,9 +217,24 @@ def test_pages_quote_parameters_through_substitutions(tmp_path):
 def test_student_edition_hides_solutions(tmp_path):
     import yaml
 
-    from tum2000.book import ROOT, write_config
+    from tum2000.book import write_config
 
     teacher = yaml.safe_load(write_config(ROOT, tmp_path / "t.yml").read_text())
     student = yaml.safe_load(write_config(ROOT, tmp_path / "s.yml", student=True).read_text())
     assert teacher["sphinx"]["config"]["tum2000_student_edition"] is False
     assert student["sphinx"]["config"]["tum2000_student_edition"] is True
+
+
+def test_every_notebook_parameter_has_a_rule():
+    """A model parameter's name is checked by its Spec; every other name needs a
+    rule in tum2000.book.NOTEBOOK_RULES, so that bad values stop before a kernel starts."""
+    for notebook in NOTEBOOKS:
+        for name in book.declared_parameters(notebook):
+            assert name in tum2000.SPECS or name in book.NOTEBOOK_RULES, (
+                f"{notebook.stem}: parameter {name} has no rule in tum2000.book.NOTEBOOK_RULES")
+
+
+def test_every_notebooks_defaults_pass_their_own_checks():
+    for notebook in NOTEBOOKS:
+        declared = book.declared_parameters(notebook)
+        book.check_parameters(notebook, {n: d for n, (_, d, _) in declared.items()}, ROOT)

@@ -1,4 +1,4 @@
-"""The tum2000 command line: simulate, summary, figure, params; bad input exits 2."""
+"""The tum2000 command line: simulate, summary, figure, params, run."""
 
 import json
 import subprocess
@@ -51,32 +51,7 @@ def test_figure_command(simulated, tmp_path):
     assert (tmp_path / "f.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("args,fragment", [
-    (["simulate", "--set", "I_b_sprad_mV=1", "--out", "{out}"], "unknown parameter 'I_b_sprad_mV'"),
-    (["simulate", "--set", "p_connect=2", "--out", "{out}"], "p_connect must be a number in (0, 1]"),
-    (["simulate", "--preset", "fast", "--out", "{out}"], "invalid choice: 'fast'"),
-    (["simulate", "--seed", "-4", "--out", "{out}"], "seed must be an integer >= 0"),
-    (["simulate", "--set", "dt_ms", "--out", "{out}"], "expected NAME=VALUE"),
-    (["summary", "{missing}"], "no such file"),
-    (["figure", "{foreign}", "--out", "{out}"], "not a tum2000 dataset"),
-    (["summary", "{corrupt}"], "not a readable netCDF file"),
-])
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, fragment, tmp_path):
-    import xarray as xr
-
-    foreign = tmp_path / "foreign.nc"
-    xr.Dataset({"a": ("x", [1.0])}).to_netcdf(foreign)
-    corrupt = tmp_path / "corrupt.nc"
-    corrupt.write_bytes(b"garbage")
-    out = tmp_path / "out.nc"
-    args = [a.format(out=out, missing=tmp_path / "none.nc", foreign=foreign, corrupt=corrupt)
-            for a in args]
-    result = cli(*args, check=False)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], result.stderr
-    assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.nc", "foreign.nc"]
+# Bad input of every command: tests/test_bad_input.py (a table of 60 cases).
 
 
 def test_help_shows_the_cache_location():
@@ -93,9 +68,17 @@ def test_params_list_and_json():
 
 def test_run_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
     out = tmp_path / "executed.ipynb"
-    result = cli("run", "book/simulate.ipynb", "--set", "I_b_sprad_mV=0.5", "--out", str(out),
+    notebook = tum2000.book.find_root() / "book" / "simulate.ipynb"
+    result = cli("run", str(notebook), "--set", "I_b_sprad_mV=0.5", "--out", str(out),
                  check=False)
     assert result.returncode == 2
     assert "does not declare parameter 'I_b_sprad_mV'" in result.stderr
     assert "did you mean I_b_spread_mV" in result.stderr
     assert not out.exists()
+
+
+def test_target_choices_are_the_engines():
+    from tum2000 import cli
+    from tum2000.model import engine
+
+    assert cli.TARGETS == engine.TARGETS

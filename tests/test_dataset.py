@@ -113,3 +113,67 @@ def test_tampered_dataset_is_reported(short_dataset, tmp_path):
     assert not (tmp_path / "x.nc").exists()
     with pytest.raises(DatasetError, match="no such file"):
         dataset.load(tmp_path / "missing.nc")
+
+
+def test_simulated_span_is_recorded_and_a_short_one_refused(short_dataset, tmp_path):
+    from tum2000 import dataset
+
+    params = dataset.parameters_of(short_dataset)
+    assert short_dataset.attrs["simulated_ms"] == params["burn_in_ms"] + params["duration_ms"]
+    assert short_dataset.attrs["format"] == "tum2000-dataset/3"
+    cut = short_dataset.copy()
+    cut.attrs["simulated_ms"] = params["burn_in_ms"] + 100.0
+    dataset.write_netcdf(cut, tmp_path / "cut.nc")
+    with pytest.raises(dataset.IncompleteDatasetError, match="reached 300 ms of the 800 ms"):
+        tum2000.load(tmp_path / "cut.nc")
+    with pytest.raises(dataset.IncompleteDatasetError):
+        tum2000.save(cut, tmp_path / "never.nc")
+    assert not (tmp_path / "never.nc").exists()
+
+
+def test_an_interrupted_run_is_refused_before_it_is_returned(short_params, monkeypatch, tmp_path):
+    """Brian2 stops early and normally on a stop request: the span check catches it."""
+    from dataclasses import replace
+
+    from tum2000 import cache, errors
+    from tum2000.model import simulation
+
+    real = simulation.run_on_target
+
+    def stopped_early(*args, **kwargs):
+        return replace(real(*args, **kwargs), simulated_ms=537.0)
+
+    monkeypatch.setattr(simulation, "run_on_target", stopped_early)
+    with pytest.raises(errors.IncompleteRun, match="stopped at 537 ms of 800 ms"):
+        cache.cached_simulate(short_params, 3, directory=tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing cached
+
+
+def test_brian2_leaves_ctrl_c_to_python():
+    import signal
+
+    from tum2000.interruption import prepare_brian2
+
+    brian2 = prepare_brian2()
+    assert brian2.prefs.core.stop_on_keyboard_interrupt is False
+    assert signal.getsignal(signal.SIGINT) is not brian2._int_handler
+
+
+def test_accessors_live_with_the_contract(short_dataset):
+    from tum2000 import dataset
+    from tum2000.analysis import neo_bridge
+
+    assert dataset.duration_ms(short_dataset) == 600.0
+    assert dataset.neuron_mask(short_dataset, "exc").sum() == 400
+    assert neo_bridge.duration_ms is dataset.duration_ms  # one definition
+
+
+def test_files_respect_the_umask(short_dataset, tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        tum2000.save(short_dataset, tmp_path / "group.nc")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "group.nc").stat().st_mode & 0o777 == 0o640

@@ -28,8 +28,9 @@ def test_different_seed_differs(numpy_run):
         other["spike_time"].values == numpy_run["spike_time"].values).all()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
+@pytest.mark.parametrize("target", [
+    "engine", pytest.param("cython", marks=pytest.mark.slow),
+    pytest.param("cpp_standalone", marks=pytest.mark.slow)])
 def test_compiled_targets_match_numpy(numpy_run, target):
     """Connectivity and parameters are drawn in NumPy, so Brian2's targets
     (which draw random numbers differently) simulate the same network."""

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+import tum2000
+
 from tum2000 import PATHWAYS, SPECS, ParameterError, Parameters, preset
 from tum2000.model.parameters import parameter_table, parse_assignment
 
@@ -107,3 +109,37 @@ def test_parameter_table_covers_every_parameter():
     rows = parameter_table()
     assert [r["name"] for r in rows] == list(SPECS)
     assert {r["source"] for r in rows} == {"paper", "reference script", "our choice"}
+
+
+# --- one coercion for every way a value comes in ----------------------------------------
+
+@pytest.mark.parametrize("raw,typed", [("3", 3), ("3.0", 3), ("true", True), ("yes", True),
+                                       ("0", False), ("[0.5, 1]", [0.5, 1]),
+                                       ("0.5,1", [0.5, 1])])
+def test_strings_and_typed_values_coerce_alike(raw, typed):
+    from tum2000.values import coerce
+
+    kind = type(typed)
+    assert coerce("x", raw, kind) == coerce("x", typed, kind) == typed
+
+
+@pytest.mark.parametrize("value,kind", [("three", int), ("2.5", int), ("nan", float),
+                                        ("inf", float), (True, float), ("maybe", bool),
+                                        ("0.5", list), (3, str)])
+def test_values_that_do_not_fit_are_refused(value, kind):
+    from tum2000.values import coerce
+
+    with pytest.raises(tum2000.ParameterError):
+        coerce("x", value, kind)
+
+
+def test_set_notebook_parameters_and_files_share_the_parser():
+    from tum2000.book.parameters import check_value
+    from tum2000.values import parse_assignments
+
+    assert parse_assignments(["a=1", "b = x=y "]) == {"a": "1", "b": "x=y"}
+    # The same model parameter given as --set text, a YAML number, a notebook value.
+    assert tum2000.SPECS["dt_ms"].coerce("0.25") == check_value("dt_ms", 0.25, float) == 0.25
+    assert check_value("spreads_mV", "[0.5, 1]", list) == [0.5, 1.0]
+    with pytest.raises(tum2000.ParameterError, match="each item of spreads_mV"):
+        check_value("spreads_mV", [0.5, -1], list)

@@ -85,3 +85,51 @@ def test_replay_matches_brian2_state_of_every_synapse(short_params):
     fac = net.facilitating
     u_end = run.final_u[fac] * np.exp(-elapsed[fac] / net.tau_facil_ms[fac])
     np.testing.assert_allclose(res.end_u[fac], u_end, rtol=0, atol=1e-12)
+
+
+def test_compiled_replay_gives_the_numpy_replays_bits(short_params):
+    """The compiled kernel and the NumPy replay perform the same operations in
+    the same order: the same bits, so a machine without a compiler computes
+    the same dataset."""
+    from tum2000.model import replay_native
+    from tum2000.model.engine import run_on_target
+
+    if replay_native.load() is None:
+        pytest.skip("no C compiler")
+    for params in (short_params, short_params.replace(record_dt_ms=5.0, dt_ms=0.25)):
+        net = draw_network(params, 8)
+        run = run_on_target(params, net)
+        a = reconstruct(params, net, run.spike_step, run.spike_neuron, native=True)
+        b = reconstruct(params, net, run.spike_step, run.spike_neuron, native=False)
+        for field in ("recovered", "utilization", "end_x", "end_y", "end_u"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+
+
+def test_replay_agrees_with_closed_form_at_every_grid_point(short_params):
+    """Each synapse's x at a grid point equals the closed form from its last spike
+    (:func:`evolve`), to rounding, with many spikes inside grid intervals."""
+    from tum2000.model.resources import evolve
+
+    params = short_params.replace(record_dt_ms=2.0, burn_in_ms=0.0, duration_ms=40.0)
+    net = _one_synapse(True)
+    steps = np.array([3, 17, 19, 44, 45, 61, 199, 200, 201, 399])
+    res = reconstruct(params, net, steps, np.zeros(steps.size, dtype=np.int32))
+    # Closed form, spike by spike, then to each grid point.
+    args = (net.tau_rec_ms, net.tau_I_ms, net.tau_facil_ms, np.array([True]))
+    w, y, u, last = np.zeros(1), np.zeros(1), np.zeros(1), 0.0
+    states = []
+    for t in steps * 0.1:
+        w, y, u = evolve(w, y, u, np.array(t - last), *args)
+        u = u + net.U * (1 - u)
+        rel = u * (1 - w)
+        w, y, last = w + rel, y + rel, t
+        states.append((t, w.copy(), y.copy(), u.copy()))
+    for k, t in enumerate(res.time_ms):
+        before = [s for s in states if s[0] < t]
+        if before:
+            t0, w0, y0, u0 = before[-1]
+            wg, _, ug = evolve(w0, y0, u0, np.array(t - t0), *args)
+        else:
+            wg, ug = np.zeros(1), np.zeros(1)
+        assert res.recovered[1, k] == pytest.approx(1 - wg[0], abs=1e-14)
+        assert res.utilization[1, k] == pytest.approx(ug[0], abs=1e-14)

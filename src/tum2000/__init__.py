@@ -7,19 +7,47 @@ Main entry points::
     ds = tum2000.simulate(params, seed=1)        # xarray.Dataset
     ds = tum2000.cached_simulate(params, seed=1)  # same, through the dataset cache
     runs = tum2000.simulate_many([(params, s) for s in range(1, 9)])  # in parallel, Dask
-    sweep = tum2000.run_sweep("default", {"I_b_spread_mV": [0.5, 1.0]}, seeds=range(1, 5))
+
+Names are imported when first used (PEP 562), so ``import tum2000`` and the
+command line start at once and a Ctrl-C during start-up is handled like any
+other (see :mod:`tum2000.interruption`).
 """
 
-from .cache import cached_simulate, cache_dir
-from .dataset import DatasetError, load, save
-from .model.parameters import (PATHWAYS, PRESETS, SPECS, ParameterError, Parameters,
-                         parameter_table, preset)
-from .provenance import __version__, code_version
-from .model.simulation import simulate
-from .sweep import run_sweep, simulate_many
+from __future__ import annotations
 
-__all__ = [
-    "PATHWAYS", "PRESETS", "SPECS", "DatasetError", "ParameterError", "Parameters",
-    "__version__", "cache_dir", "cached_simulate", "code_version", "load",
-    "parameter_table", "preset", "run_sweep", "save", "simulate", "simulate_many",
-]
+import importlib
+from typing import Any
+
+from .provenance import __version__
+
+_EXPORTS: dict[str, str] = {
+    "PATHWAYS": "model.parameters", "PRESETS": "model.parameters",
+    "SPECS": "model.parameters", "Parameters": "model.parameters",
+    "parameter_table": "model.parameters", "preset": "model.parameters",
+    "ParameterError": "errors", "BadInput": "errors", "ComputationFailed": "errors",
+    "Interrupted": "errors",
+    "DatasetError": "dataset", "load": "dataset", "save": "dataset",
+    "cached_simulate": "cache", "cache_dir": "cache",
+    "code_version": "provenance",
+    "simulate": "model.simulation",
+    "simulate_many": "sweep", "run_sweep": "sweep",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    try:  # a submodule: tum2000.cache, tum2000.analysis, ...
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,29 +1,165 @@
-"""Write files atomically: to a temporary file beside the target, then rename."""
+"""Write files atomically: to a temporary file beside the target, then rename.
+
+A file written through :func:`atomic_path` appears complete or not at all: a
+failure, Ctrl-C or SIGTERM (see :mod:`tum2000.interruption`) before the rename
+leaves the target as it was and removes the temporary file and any folder
+created for it. :func:`atomic_paths` does the same for several files at once
+(a dataset, its cache entry and its figure appear together or not at all).
+
+Files get the permissions a plain ``open(path, "w")`` would give them (0666
+less the umask), not the 0600 of :func:`tempfile.mkstemp`: a shared cache or
+a class's shared folder stays readable by the others.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
+
+from .interruption import deferred_signals, stage
+
+_umask_lock = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        match = re.search(r"^Umask:\s*([0-7]+)", Path("/proc/self/status").read_text(), re.M)
+        if match:
+            return int(match.group(1), 8)
+    except OSError:
+        pass
+    with _umask_lock:  # os.umask can only be read by setting it
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Permission bits of a new file: 0666 less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def missing_parents(path: Path) -> list[Path]:
+    """The folders above ``path`` that do not exist yet, outermost first."""
+    missing = []
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    return missing[::-1]
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
+    """Yield one temporary path per target; on success all replace their targets.
+
+    The renames happen with SIGINT/SIGTERM held back, so the set of files
+    appears whole. On any failure or interruption the temporary files and the
+    folders created for them are removed, and the targets are untouched.
+    """
+    targets = [Path(p) for p in paths]
+    created: list[Path] = []
+    temporaries: list[Path] = []
+    try:
+        for target in targets:
+            for folder in missing_parents(target):
+                folder.mkdir()
+                created.append(folder)
+            handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.",
+                                           suffix=f".tmp{target.suffix}", dir=target.parent)
+            os.close(handle)
+            temporaries.append(Path(tmp))
+            os.chmod(tmp, file_mode())
+        yield list(temporaries)
+        stage("save")
+        with deferred_signals():
+            for tmp, target in zip(temporaries, targets):
+                os.replace(tmp, target)
+    except BaseException:
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` in one step.
 
-    A failure (or a killed process) leaves ``path`` as it was and removes the
+    A failure (or an interruption) leaves ``path`` as it was and removes the
     temporary file; two writers of the same path leave one complete file.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}",
-                                   dir=target.parent)
-    os.close(handle)
+    with atomic_paths([path]) as (tmp,):
+        yield tmp
+
+
+BACKUP_PREFIX = ".tum2000-backup-"
+
+
+def _entries(folder: Path, skip: Path) -> dict[str, os.stat_result]:
+    """Files and folders directly in ``folder`` (not below: a notebook writes in
+    its own folder, and the folder may be a large one, such as a home folder)."""
+    found = {}
+    with os.scandir(folder) as listing:
+        for entry in listing:
+            if entry.name != skip.name:
+                with contextlib.suppress(OSError):
+                    found[entry.name] = entry.stat(follow_symlinks=False)
+    return found
+
+
+@contextlib.contextmanager
+def restorable_folder(folder: str | os.PathLike, keep=lambda path: False) -> Iterator[Path]:
+    """Inside the block anything may write files in ``folder``; if the block
+    fails or is interrupted, the folder is put back as it was: files and
+    folders created in it are removed, files replaced or deleted are restored
+    from hard links taken before (no data is copied), except the paths for
+    which ``keep(path)`` is true.
+
+    For code we cannot make write atomically, such as a notebook's cells,
+    which write in the notebook's folder. A file rewritten in place (same
+    inode, e.g. ``open(path, "w")``) cannot be restored; tum2000's own writes
+    (:func:`atomic_path`, :func:`tum2000.save`, :func:`tum2000.figures.save_figure`)
+    replace files whole and can.
+    """
+    import shutil
+    import stat
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    backup = Path(tempfile.mkdtemp(prefix=BACKUP_PREFIX, dir=folder))
+    before = _entries(folder, backup)
+    for name, info in before.items():
+        if stat.S_ISREG(info.st_mode):
+            with contextlib.suppress(OSError):
+                os.link(folder / name, backup / name, follow_symlinks=False)
     try:
-        yield Path(tmp)
-        os.replace(tmp, target)
+        yield folder
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with deferred_signals():
+            after = _entries(folder, backup)
+            for name, info in after.items():
+                path = folder / name
+                if keep(path):
+                    continue
+                if name not in before:
+                    if stat.S_ISDIR(info.st_mode):
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
+                elif info.st_ino != before[name].st_ino and (backup / name).exists():
+                    os.replace(backup / name, path)
+            for name in set(before) - set(after):
+                if (backup / name).exists() and not keep(folder / name):
+                    os.replace(backup / name, folder / name)
         raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)

@@ -1,31 +1,43 @@
-"""A dataset cache keyed by parameters, seed and code version.
+"""A dataset cache keyed by everything that can change a simulation's result.
 
-Entries are netCDF files named by the SHA-256 of (canonical parameter JSON,
-seed, code version). Writes are atomic (see :func:`tum2000.dataset.save`):
-a run killed mid-write leaves no entry, and two processes writing the same
-entry leave one valid file. An entry that cannot be read, or that holds a
-different simulation than its name says, is reported and replaced.
+Entries are netCDF files named by the SHA-256 of the canonical parameter
+JSON, the seed, the code version (a hash of the whole model package and the
+dataset contract, :func:`tum2000.provenance.code_version`) and the versions of
+the libraries that shape a result (NumPy, SciPy, Brian2). Writes are atomic
+(:mod:`tum2000.atomic`): a run killed or interrupted mid-write leaves no entry,
+and two processes writing the same entry leave one valid file. An entry that
+cannot be read, is cut short, or holds a different simulation than its name
+says is reported and replaced.
 
 Location: ``$TUM2000_CACHE`` if set, else ``$XDG_CACHE_HOME/tum2000``, else
-``~/.cache/tum2000``.
+``~/.cache/tum2000``. ``tum2000 cache --list / --clear / --path`` manage it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import xarray as xr
 
 from . import dataset
-from .model.parameters import Parameters
-from .provenance import code_version
+from .model.parameters import Parameters, preset
+from .provenance import code_version, result_library_versions
 
 ENV_VAR = "TUM2000_CACHE"
+ENTRY_PATTERNS: tuple[str, ...] = ("sim-*.nc",)
+"""File names of cache entries (``tum2000 cache --clear`` removes these)."""
+SUMMARY_PATTERNS: tuple[str, ...] = ("summary-*.json",)
+"""Per-run statistics of sweeps, beside the entries (cleared with them, not listed)."""
+TEMPORARY_PATTERNS: tuple[str, ...] = (".sim-*.tmp.nc", ".summary-*.tmp.json")
+"""Temporary files of writes still running (or of a process that was killed)."""
 
 
 def cache_dir() -> Path:
@@ -36,13 +48,25 @@ def cache_dir() -> Path:
     return Path(base) / "tum2000"
 
 
+def key_material(params: Parameters, seed: int) -> str:
+    """Everything the key hashes, as text: parameters, seed, code and library versions."""
+    return "\n".join([params.to_json(), str(int(seed)), code_version(),
+                      json.dumps(result_library_versions(), sort_keys=True)])
+
+
 def cache_key(params: Parameters, seed: int) -> str:
-    text = f"{params.to_json()}\n{int(seed)}\n{code_version()}"
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return hashlib.sha256(key_material(params, seed).encode()).hexdigest()[:24]
 
 
 def cache_path(params: Parameters, seed: int, directory: Path | None = None) -> Path:
     return (directory or cache_dir()) / f"sim-{cache_key(params, seed)}.nc"
+
+
+def _same_simulation(ds: xr.Dataset, params: Parameters, seed: int) -> bool:
+    versions = result_library_versions()
+    return (ds.attrs["parameters"] == params.to_json() and int(ds.attrs["seed"]) == int(seed)
+            and ds.attrs["code_version"] == code_version()
+            and all(str(ds.attrs.get(f"{lib}_version")) == v for lib, v in versions.items()))
 
 
 def lookup(params: Parameters, seed: int, directory: Path | None = None) -> xr.Dataset | None:
@@ -55,8 +79,7 @@ def lookup(params: Parameters, seed: int, directory: Path | None = None) -> xr.D
     except dataset.DatasetError as err:
         warnings.warn(f"ignoring unusable cache entry: {err}", RuntimeWarning, stacklevel=3)
         return None
-    if (ds.attrs["parameters"] != params.to_json() or int(ds.attrs["seed"]) != int(seed)
-            or ds.attrs["code_version"] != code_version()):
+    if not _same_simulation(ds, params, seed):
         warnings.warn(f"ignoring cache entry {path}: it holds a different simulation",
                       RuntimeWarning, stacklevel=3)
         return None
@@ -64,7 +87,7 @@ def lookup(params: Parameters, seed: int, directory: Path | None = None) -> xr.D
 
 
 def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 1,
-                    *, directory: str | os.PathLike | None = None, target: str = "numpy",
+                    *, directory: str | os.PathLike | None = None, target: str = "auto",
                     progress: bool = False) -> xr.Dataset:
     """:func:`tum2000.simulate`, but served from the cache when it holds the result."""
     from .model.simulation import as_parameters, simulate
@@ -98,7 +121,6 @@ def lookup_summary(params: Parameters, seed: int, version: str,
                    directory: Path | None = None) -> dict[str, float] | None:
     """The cached per-run statistics (None for missing values read back as NaN),
     or None when absent or unusable (a warning says why)."""
-    import json
     import math
 
     path = summary_path(params, seed, version, directory)
@@ -119,7 +141,6 @@ def lookup_summary(params: Parameters, seed: int, version: str,
 def store_summary(params: Parameters, seed: int, version: str, statistics: Mapping[str, float],
                   directory: Path | None = None) -> Path:
     """Write per-run statistics atomically (NaN stored as null); return the path."""
-    import json
     import math
 
     from .atomic import atomic_path
@@ -131,3 +152,71 @@ def store_summary(params: Parameters, seed: int, version: str, statistics: Mappi
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(entry, allow_nan=False))
     return path
+
+
+# --- managing the cache -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One cache entry as ``tum2000 cache --list`` shows it."""
+
+    path: Path
+    size_bytes: int
+    modified: float
+    seed: int | None
+    changes: dict[str, Any]
+    current: bool
+    note: str
+
+    def line(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
+        changes = ", ".join(f"{k}={v}" for k, v in self.changes.items()) or "default preset"
+        seed = "?" if self.seed is None else self.seed
+        status = "" if self.current else f"  [{self.note}]"
+        return (f"{self.path.name}  {self.size_bytes / 2**20:7.1f} MiB  {when}  "
+                f"seed {seed}: {changes}{status}")
+
+
+def _describe(path: Path) -> Entry:
+    stat = path.stat()
+    seed, changes, current, note = None, {}, False, "unreadable"
+    try:
+        with xr.open_dataset(path, engine="netcdf4", decode_times=False,
+                             decode_timedelta=False) as handle:
+            attrs = dict(handle.attrs)
+        params = Parameters.from_json(attrs["parameters"])
+        seed = int(attrs["seed"])
+        changes = {k: v for k, (v, _) in params.differences(preset("default")).items()}
+        if attrs.get("format") != dataset.FORMAT:
+            note = f"old format {attrs.get('format')}"
+        elif cache_path(params, seed, path.parent) != path:
+            note = "stale: other code or library versions"
+        else:
+            current, note = True, ""
+    except Exception as err:  # noqa: BLE001 - a listing reports, never fails
+        note = f"unreadable ({type(err).__name__})"
+    return Entry(path, stat.st_size, stat.st_mtime, seed, changes, current, note)
+
+
+def entries(directory: str | os.PathLike | None = None) -> list[Entry]:
+    """Every entry of the cache, oldest first."""
+    where = Path(directory) if directory is not None else cache_dir()
+    if not where.is_dir():
+        return []
+    found = {p for pattern in ENTRY_PATTERNS for p in where.glob(pattern) if p.is_file()}
+    return sorted((_describe(p) for p in found), key=lambda e: e.modified)
+
+
+def clear(directory: str | os.PathLike | None = None) -> tuple[int, int]:
+    """Remove every entry (and leftover temporary file); return (files, bytes)."""
+    where = Path(directory) if directory is not None else cache_dir()
+    if not where.is_dir():
+        return 0, 0
+    count = size = 0
+    for pattern in ENTRY_PATTERNS + SUMMARY_PATTERNS + TEMPORARY_PATTERNS:
+        for path in where.glob(pattern):
+            if path.is_file():
+                size += path.stat().st_size
+                path.unlink(missing_ok=True)
+                count += 1
+    return count, size

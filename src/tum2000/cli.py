@@ -1,8 +1,17 @@
-"""The ``tum2000`` command line.
+"""The ``tum2000`` command line: one parser, one error path, one exit-code table.
 
-Bad input (an unknown parameter or preset, a value out of range, a file that
-is not a tum2000 dataset) exits with status 2 and a one-line message, and
-writes nothing.
+Every command checks all its input (parameters, seeds, notebook parameters,
+parameter files, datasets, output paths and formats, estimated memory) before
+it does any work, and reports in one line. Exit status (:mod:`tum2000.errors`):
+
+  0   done
+  1   a computation failed (one line names where)
+  2   bad input: what is wrong and what is allowed; nothing written
+  3   a sweep finished with some points failed
+  130 interrupted (Ctrl-C / SIGTERM): nothing written, nothing cached, no
+      temporary file left
+
+Tracebacks only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -10,29 +19,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
+import warnings
 from pathlib import Path
 from typing import Sequence
 
-from .book import BookError
-from .cache import ENV_VAR, cache_dir
-from .dataset import DatasetError
-from .model.parameters import PRESETS, ParameterError, Parameters, parse_assignment, preset
+from .errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status
+from .interruption import handlers_installed, stage
+from .provenance import __version__
 
-EXIT_USAGE = 2
+TARGETS = ("auto", "engine", "numpy", "cython", "cpp_standalone")
+"""Choices of ``--target``: :data:`tum2000.model.engine.TARGETS`, written out so
+that the command line starts without importing the model (a test keeps them equal)."""
 
 
-class UsageError(Exception):
-    """Bad command-line input; reported in one line with exit status 2."""
+class UsageError(BadInput):
+    """Bad command-line syntax; reported in one line with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line instead of usage + message
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _parameters(args: argparse.Namespace) -> Parameters:
-    changes = dict(parse_assignment(item) for item in args.set or [])
-    return preset(args.preset, **changes)
 
 
 def _seed(text: str) -> int:
@@ -45,37 +52,60 @@ def _seed(text: str) -> int:
     return value
 
 
-def _add_parameter_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="default", choices=PRESETS,
-                        help="named parameter set (default: %(default)s)")
-    parser.add_argument("--set", action="append", metavar="NAME=VALUE",
-                        help="change one parameter (repeatable); `tum2000 params --list` "
-                             "lists names, units and allowed values")
+def _exit_table() -> str:
+    return "exit status: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items())
+
+
+# --- simulate, summary, figure, params ---------------------------------------------------
+
+def _parameters(args: argparse.Namespace):
+    from .model.parameters import parse_assignment, preset
+
+    changes = dict(parse_assignment(item) for item in args.set or [])
+    return preset(args.preset, **changes)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .cache import cached_simulate
-    from .dataset import save
-    from .model.simulation import simulate
+    from . import cache, dataset
+    from .atomic import atomic_paths
+    from .model.simulation import check_request
+    from .outputs import check_distinct, check_output
 
+    check_output(args.out, "dataset", "--out")
+    if args.figure is not None:
+        check_output(args.figure, "image", "--figure")
+    check_distinct(**{"--out": args.out, "--figure": args.figure})
     params = _parameters(args)
-    for path in (args.out, args.figure):
-        if path is not None and Path(path).is_dir():
-            raise UsageError(f"{path} is a directory, expected a file name")
+    check_request(params, args.seed, args.target)
     progress = not args.quiet
-    if args.no_cache:
-        ds = simulate(params, args.seed, target=args.target, progress=progress)
-    else:
-        ds = cached_simulate(params, args.seed, target=args.target, progress=progress)
-    save(ds, args.out)
-    if not args.quiet:
-        print(f"wrote {args.out}", file=sys.stderr)
-    if args.figure:
-        from .figures import save_figure1
 
-        save_figure1(ds, args.figure)
-        if not args.quiet:
-            print(f"wrote {args.figure}", file=sys.stderr)
+    ds = None if args.no_cache else cache.lookup(params, args.seed)
+    new = ds is None
+    if new:
+        from .model.simulation import simulate
+
+        ds = simulate(params, args.seed, target=args.target, progress=progress)
+    elif progress:
+        print(f"  using cached simulation {cache.cache_path(params, args.seed)}",
+              file=sys.stderr, flush=True)
+    dataset.validate(ds, "the simulation")
+    # The dataset, its cache entry and the figure appear together or not at all.
+    targets = [Path(args.out)]
+    if new and not args.no_cache:
+        targets.append(cache.cache_path(params, args.seed))
+    if args.figure:
+        targets.append(Path(args.figure))
+    with atomic_paths(targets) as temporaries:
+        for target, tmp in zip(targets, temporaries):
+            if target.suffix == ".nc":
+                dataset.write_netcdf(ds, tmp)
+            else:
+                from .figures import write_figure1
+
+                write_figure1(ds, tmp, format=target.suffix.lstrip("."))
+    if progress:
+        print(f"wrote {args.out}" + (f" and {args.figure}" if args.figure else ""),
+              file=sys.stderr)
     return 0
 
 
@@ -88,15 +118,29 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
+    from .atomic import atomic_path
     from .dataset import load
-    from .figures import save_figure1
+    from .figures import write_figure1
+    from .outputs import check_distinct, check_output
 
+    check_output(args.out, "image", "--out")
+    check_distinct(FILE=args.file, **{"--out": args.out})
     ds = load(args.file)
-    save_figure1(ds, args.out)
+    with atomic_path(args.out) as tmp:
+        write_figure1(ds, tmp, format=Path(args.out).suffix.lstrip("."))
     return 0
 
 
 def cmd_params(args: argparse.Namespace) -> int:
+    if args.notebook:
+        from .book import declared_parameters
+
+        _book_tools()
+        root = _root(args)
+        for name, (kind, default, help_) in declared_parameters(args.notebook, root).items():
+            type_name = kind.__name__ if kind else "?"
+            print(f"{name}: {type_name} = {default!r}  # {help_}")
+        return 0
     if args.list:
         from .model.parameters import parameter_table
 
@@ -108,23 +152,70 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- notebooks and the book ----------------------------------------------------------------
+
+def _book_tools() -> None:
+    """``tum2000 run``/``book`` need the [book] extra; say so in one line."""
+    import importlib.util
+
+    from .errors import ComputationFailed
+
+    missing = [name for name in ("papermill", "ipykernel", "myst_nb")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ComputationFailed(f"this command needs the book tools ({', '.join(missing)} "
+                                "missing): pip install 'tum2000[book]'")
+
+
+def _root(args: argparse.Namespace):
+    from .book import check_root, find_root, root_of
+
+    if getattr(args, "root", None):
+        return check_root(args.root)
+    notebook = getattr(args, "notebook", None)
+    if notebook and Path(notebook).suffix == ".ipynb" and Path(notebook).is_file():
+        return root_of(Path(notebook))
+    return find_root()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .book import run_notebook
+    from .values import parse_assignments
 
-    changes = {}
-    for item in args.set or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"expected NAME=VALUE, got {item!r}")
-        changes[name.strip()] = value.strip()
-    run_notebook(args.notebook, changes, output=args.out)
+    _book_tools()
+    changes = parse_assignments(args.set)
+    out = run_notebook(args.notebook, changes, output=args.out, root=_root(args),
+                       progress=not args.no_progress)
+    print(out)
     return 0
 
 
 def cmd_book(args: argparse.Namespace) -> int:
     from .book import build
+    from .values import parse_assignments
 
-    build(parameter_file=args.parameters, quick=args.quick, student=args.student)
+    _book_tools()
+    build(parameter_file=args.parameters, quick=args.quick, student=args.student,
+          output_dir=args.output_dir, root=_root(args), force=args.force,
+          parameters=parse_assignments(args.set))
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from . import cache
+
+    if args.path:
+        print(cache.cache_dir())
+    elif args.clear:
+        count, size = cache.clear()
+        print(f"removed {count} file(s), {size / 2**20:.1f} MiB, from {cache.cache_dir()}")
+    else:
+        entries = cache.entries()
+        for entry in entries:
+            print(entry.line())
+        total = sum(e.size_bytes for e in entries)
+        print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+              f"{total / 2**20:.1f} MiB, in {cache.cache_dir()}", file=sys.stderr)
     return 0
 
 
@@ -135,13 +226,35 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return run(args, _parameters(args))
 
 
+# --- the parser ---------------------------------------------------------------------------------
+
+def _add_parameter_options(parser: argparse.ArgumentParser) -> None:
+    from .model.parameters import PRESETS
+
+    parser.add_argument("--preset", default="default", choices=PRESETS,
+                        help="named parameter set (default: %(default)s)")
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE",
+                        help="change one parameter (repeatable); `tum2000 params --list` "
+                             "lists names, units and allowed values")
+
+
+def _add_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", metavar="DIR",
+                        help="the book's folder (with _config.yml, _toc.yml, book/); "
+                             "default: the working directory or a folder above it")
+
+
 def make_parser() -> argparse.ArgumentParser:
+    from .cache import ENV_VAR, cache_dir
+
     parser = _Parser(
         prog="tum2000",
         description="Tsodyks, Uziel & Markram (2000) Fig. 1: simulate, analyse, plot, "
-                    "and re-execute the book's notebooks.",
-        epilog=f"Dataset cache: {cache_dir()} (set {ENV_VAR} to move it). "
-               "Exit status 2: bad input, nothing written.")
+                    "re-execute the book's notebooks and build the book.",
+        epilog=f"Dataset cache: {cache_dir()} (set {ENV_VAR} to move it). {_exit_table()}.")
+    parser.add_argument("--version", action="version", version=f"tum2000 {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("simulate", help="simulate the network and write a dataset",
@@ -149,11 +262,13 @@ def make_parser() -> argparse.ArgumentParser:
     _add_parameter_options(p)
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default: %(default)s)")
     p.add_argument("--out", required=True, help="dataset to write (netCDF, .nc)")
-    p.add_argument("--figure", help="also write Fig. 1 to this image file")
-    p.add_argument("--target", default="numpy", choices=("numpy", "cython", "cpp_standalone"),
-                   help="Brian2 code-generation target (same result on each)")
+    p.add_argument("--figure", help="also write Fig. 1 to this image file (.png, .pdf, .svg)")
+    p.add_argument("--target", default="auto", choices=TARGETS,
+                   help="where to simulate (same result on each): the compiled engine, "
+                        "else Brian2's numpy target (auto, default); engine; or a Brian2 "
+                        "code-generation target")
     p.add_argument("--no-cache", action="store_true",
-                   help="simulate even if the dataset cache holds the result")
+                   help="simulate even if the dataset cache holds the result; cache nothing")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_simulate)
 
@@ -163,27 +278,49 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("figure", help="draw Fig. 1 (raster, activity, recovered x)")
     p.add_argument("file", help="dataset written by `tum2000 simulate`")
-    p.add_argument("--out", required=True, help="image to write (.png, .pdf, .svg)")
+    p.add_argument("--out", required=True, help="image to write (.png, .pdf, .svg, ...)")
     p.set_defaults(func=cmd_figure)
 
-    p = sub.add_parser("params", help="print a parameter set as JSON, or list all parameters")
+    p = sub.add_parser("params", help="model parameters (JSON, or --list), or what a "
+                                      "notebook declares (tum2000 params NOTEBOOK)")
+    p.add_argument("notebook", nargs="?",
+                   help="a book notebook (name or path): list the parameters it declares")
     _add_parameter_options(p)
     p.add_argument("--list", action="store_true", help="list names, units, sources, ranges")
+    _add_root_option(p)
     p.set_defaults(func=cmd_params)
 
     p = sub.add_parser("run", help="re-execute one book notebook with papermill")
-    p.add_argument("notebook", help="a notebook under book/")
+    p.add_argument("notebook", help="a book notebook: its name (panel_a_raster) or path")
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
-                   help="a parameter the notebook declares (repeatable)")
-    p.add_argument("--out", help="executed notebook to write")
+                   help="a parameter the notebook declares (repeatable); "
+                        "`tum2000 params NOTEBOOK` lists them")
+    p.add_argument("--out", help="executed notebook to write "
+                                 "(default: output/notebooks/NAME.ipynb)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_root_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("book", help="execute every notebook and build the book")
-    p.add_argument("--parameters", help="YAML/JSON file of notebook parameters")
+    p.add_argument("--parameters", metavar="FILE",
+                   help="YAML/JSON: name: value for every notebook that declares it, "
+                        "or notebook: {name: value}")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="a parameter for every notebook that declares it (repeatable)")
     p.add_argument("--quick", action="store_true", help="short simulations (a smoke build)")
     p.add_argument("--student", action="store_true",
                    help="student edition: exercises without their solutions")
+    p.add_argument("--output-dir", metavar="DIR", help="where _build/ goes (default: the root)")
+    p.add_argument("--force", action="store_true", help="re-execute every notebook")
+    _add_root_option(p)
     p.set_defaults(func=cmd_book)
+
+    p = sub.add_parser("cache", help="list or clear the dataset cache, or print its folder")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true", help="every entry (the default)")
+    what.add_argument("--clear", action="store_true", help="remove every entry")
+    what.add_argument("--path", action="store_true", help="print the cache's folder")
+    p.set_defaults(func=cmd_cache)
 
     from .sweep_cli import add_arguments as add_sweep_arguments
 
@@ -195,18 +332,70 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# --- the one error path ---------------------------------------------------------------------
+
+def _where(error: BaseException) -> str:
+    """The innermost frame of tum2000's own code in the traceback."""
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [f for f in frames if "tum2000" in f.filename.replace("\\", "/").split("/")]
+    frame = (own or frames or [None])[-1]
+    if frame is None:
+        return "tum2000"
+    return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def report(error: BaseException, debug: bool = False) -> int:
+    """Print ``error`` as one line (a traceback too with ``debug``); return the status."""
+    status = exit_status(error)
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, KeyboardInterrupt):
+        name = getattr(error, "signal_name", "SIGINT")
+        print(f"interrupted ({name}): nothing written, nothing partial cached, "
+              "no temporary file left", file=sys.stderr)
+    elif isinstance(error, Tum2000Error):
+        print(f"error: {_one_line(str(error)) or type(error).__name__}", file=sys.stderr)
+    else:
+        detail = _one_line(str(error))
+        hint = "" if debug else " (run with --debug for the traceback)"
+        print(f"error in {_where(error)}: {type(error).__name__}"
+              f"{': ' + detail if detail else ''}{hint}", file=sys.stderr)
+    return status
+
+
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {_one_line(str(message))}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = make_parser()
+    """Run one command; return its exit status (see the module's table)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    formatwarning = warnings.formatwarning
+    if not debug:
+        warnings.formatwarning = _warning_line
     try:
-        args = parser.parse_args(argv)
-        return args.func(args)
-    except (UsageError, ParameterError, DatasetError, FileNotFoundError) as err:
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_USAGE
-    except BookError as err:  # a notebook failed or the book did not build
-        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
-        return 1
+        with handlers_installed():
+            try:
+                stage("startup")
+                args = make_parser().parse_args(argv)
+                return args.func(args)
+            except SystemExit as done:  # --help, --version
+                return done.code if isinstance(done.code, int) else EXIT_FAILED
+            except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
+                import os
+
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return EXIT_FAILED
+            except BaseException as error:  # noqa: BLE001 - the one error path
+                return report(error, debug)
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":

@@ -16,11 +16,16 @@ One simulation is one ``xarray.Dataset`` (stored as netCDF):
   equal to the mean U, for depressing pathways);
 * per-pathway summaries of the drawn synapses (count and mean parameters);
 * attributes: ``parameters`` (JSON), ``seed``, ``code_version``, library
-  versions, and ``units`` on every variable.
+  versions, ``simulated_ms`` (the span the simulation actually reached, burn-in
+  included: ``burn_in_ms + duration_ms`` when complete), and ``units`` on
+  every variable.
 
 :func:`save` writes atomically; :func:`load` refuses files that are not
-readable netCDF (:class:`CorruptDatasetError`) or not tum2000 datasets of this
-format (:class:`ForeignDatasetError`).
+readable netCDF (:class:`CorruptDatasetError`), not tum2000 datasets of this
+format (:class:`ForeignDatasetError`), or cut short
+(:class:`IncompleteDatasetError`: a span shorter than its parameters say).
+
+Accessors every analysis uses: :func:`duration_ms`, :func:`neuron_mask`.
 """
 
 from __future__ import annotations
@@ -32,10 +37,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import lazy_dask
 from .atomic import atomic_path
-from .model.parameters import PATHWAYS, ParameterError, Parameters
+from .errors import BadInput, ParameterError
+from .model.parameters import PATHWAYS, Parameters
 
-FORMAT = "tum2000-dataset/2"
+lazy_dask.install()  # xarray imports Dask only once Dask objects can exist
+
+FORMAT = "tum2000-dataset/3"
 """Value of the ``format`` attribute; changes when the contract changes."""
 
 REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -50,10 +59,12 @@ REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
     "synapse_count": ("pathway",),
 }
 REQUIRED_ATTRS: tuple[str, ...] = ("format", "parameters", "seed", "code_version",
-                                   "brian2_version", "numpy_version")
+                                   "brian2_version", "numpy_version", "simulated_ms")
+POPULATIONS: tuple[str, ...] = ("all", "exc", "inh")
+"""Population selectors understood by :func:`neuron_mask` and every analysis."""
 
 
-class DatasetError(ValueError):
+class DatasetError(BadInput):
     """A file or object that is not a valid tum2000 dataset."""
 
 
@@ -65,14 +76,26 @@ class ForeignDatasetError(DatasetError):
     """A readable netCDF file that is not a tum2000 dataset of this format."""
 
 
+class IncompleteDatasetError(DatasetError):
+    """A dataset whose simulated span is shorter than its parameters say (a run
+    that was cut short)."""
+
+
+def full_span_ms(params: Parameters) -> float:
+    """The span a complete simulation reaches: burn-in plus recording (ms)."""
+    return float(params["burn_in_ms"]) + float(params["duration_ms"])
+
+
 def build(params: Parameters, seed: int, code_version: str, versions: dict[str, str],
           I_b_mV: np.ndarray, spike_time_ms: np.ndarray, spike_neuron: np.ndarray,
           time_ms: np.ndarray, recovered: np.ndarray, utilization: np.ndarray,
           pathway_summary: dict[str, np.ndarray],
           burn_in_spike_time_ms: np.ndarray | None = None,
-          burn_in_spike_neuron: np.ndarray | None = None) -> xr.Dataset:
+          burn_in_spike_neuron: np.ndarray | None = None,
+          simulated_ms: float | None = None) -> xr.Dataset:
     """Assemble a dataset; times are ms from the start of the recording (burn-in
-    spikes, if any, at negative times)."""
+    spikes, if any, at negative times). ``simulated_ms``: the span the
+    simulation reached, burn-in included (None: the full span)."""
     n_exc, N = params["N_exc"], params.N
     population = np.where(np.arange(N) < n_exc, "exc", "inh").astype(object)
     data_vars: dict[str, Any] = {
@@ -123,6 +146,7 @@ def build(params: Parameters, seed: int, code_version: str, versions: dict[str, 
         "code_version": code_version,
         "burn_in_ms": float(params["burn_in_ms"]),
         "duration_ms": float(params["duration_ms"]),
+        "simulated_ms": float(full_span_ms(params) if simulated_ms is None else simulated_ms),
         **{f"{lib}_version": v for lib, v in versions.items()},
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
@@ -135,7 +159,12 @@ def parameters_of(ds: xr.Dataset) -> Parameters:
 
 def validate(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     """Check the contract; raise :class:`ForeignDatasetError` naming what is wrong."""
-    if ds.attrs.get("format") != FORMAT:
+    found = ds.attrs.get("format")
+    if isinstance(found, str) and found.startswith("tum2000-dataset/") and found != FORMAT:
+        raise ForeignDatasetError(
+            f"{source} is a tum2000 dataset of an older format ({found!r}, this version "
+            f"reads {FORMAT!r}): simulate it again")
+    if found != FORMAT:
         raise ForeignDatasetError(
             f"{source} is not a tum2000 dataset (attribute format = "
             f"{ds.attrs.get('format')!r}, expected {FORMAT!r})")
@@ -152,6 +181,11 @@ def validate(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
         params = parameters_of(ds)
     except ParameterError as err:
         raise ForeignDatasetError(f"{source}: invalid parameters attribute: {err}") from None
+    try:
+        simulated = float(ds.attrs["simulated_ms"])
+    except (TypeError, ValueError):
+        raise ForeignDatasetError(f"{source}: simulated_ms is not a number") from None
+    check_span(simulated, params, source)
     if ds.sizes["neuron"] != params.N:
         raise ForeignDatasetError(f"{source}: {ds.sizes['neuron']} neurons, "
                                   f"but the parameters say N = {params.N}")
@@ -175,6 +209,35 @@ def validate(ds: xr.Dataset, source: str = "dataset") -> xr.Dataset:
     return ds
 
 
+def check_span(simulated_ms: float, params: Parameters, source: str = "simulation") -> None:
+    """Refuse a span shorter than burn-in plus recording (:class:`IncompleteDatasetError`)."""
+    full = full_span_ms(params)
+    # Half a time step of slack: the span is a whole number of steps.
+    if not np.isfinite(simulated_ms) or simulated_ms < full - 0.5 * float(params["dt_ms"]):
+        raise IncompleteDatasetError(
+            f"{source} is incomplete: the simulation reached {simulated_ms:g} ms of the "
+            f"{full:g} ms (burn-in + duration) its parameters ask for")
+
+
+def duration_ms(ds: xr.Dataset) -> float:
+    """Recorded duration in ms (the dataset's ``duration_ms`` attribute)."""
+    if "duration_ms" in ds.attrs:
+        return float(ds.attrs["duration_ms"])
+    return float(parameters_of(ds)["duration_ms"])
+
+
+def neuron_mask(ds: xr.Dataset, population: str | None = "all") -> np.ndarray:
+    """Boolean mask over the ``neuron`` dimension for ``population``.
+
+    ``population`` is None or "all" (every neuron), "exc" or "inh".
+    """
+    if population is None or population == "all":
+        return np.ones(ds.sizes["neuron"], dtype=bool)
+    if population not in POPULATIONS:
+        raise ValueError(f"unknown population {population!r} (allowed: {', '.join(POPULATIONS)})")
+    return np.asarray(ds["population"].values).astype(str) == population
+
+
 def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     encoding: dict[str, dict[str, Any]] = {}
     for name, var in ds.variables.items():
@@ -187,18 +250,26 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     return encoding
 
 
+def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> None:
+    """Write ``ds`` to ``path`` as it is (no validation, not atomic): for a
+    temporary file of :func:`tum2000.atomic.atomic_paths`."""
+    ds.to_netcdf(path, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+
+
 def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``ds`` to netCDF at ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
     validate(ds, str(path))
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+        write_netcdf(ds, tmp)
     return path
 
 
 def load(path: str | os.PathLike) -> xr.Dataset:
     """Read and validate a dataset written by :func:`save` (fully into memory)."""
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder, expected a dataset file (.nc)")
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
     try:

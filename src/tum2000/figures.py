@@ -108,6 +108,44 @@ def plot_recovered(ds: xr.Dataset, ax: Axes, pathway: str = "EE") -> Axes:
     return ax
 
 
+def plot_recovered_with_theory(ds: xr.Dataset, ax: Axes, recovery: xr.Dataset | None = None,
+                               rate_model: xr.Dataset | None = None, pathway: str = "EE",
+                               naive: bool = True, per_synapse: bool = True) -> Axes:
+    """Panel C with the theory: the network's mean x of ``pathway`` and its predictions.
+
+    ``recovery`` is :func:`tum2000.analysis.recovery_dynamics` of the same
+    pathway (computed when None); its ``x_pred`` (per-synapse prediction) and
+    ``x_pred_naive`` (homogeneous mean-field equation) are drawn over each
+    recovery. ``rate_model`` is a :func:`tum2000.meanfield.simulate_rate_model`
+    dataset (one realization) whose ``recovered`` is drawn on the same axis.
+    Holds up with no population spike (then there is no prediction to draw).
+    """
+    from .analysis import recovery_dynamics
+
+    rec = recovery_dynamics(ds, pathway) if recovery is None else recovery
+    x = ds["recovered"].sel(pathway=pathway)
+    ax.plot(x["time"].values, x.values, color="k", lw=1.0, label="network")
+    t = rec["time"].values
+    if per_synapse and np.isfinite(rec["x_pred"].values).any():
+        ax.plot(t, rec["x_pred"].values, color="tab:orange", lw=1.6, ls="--",
+                label="per-synapse prediction")
+    if naive and np.isfinite(rec["x_pred_naive"].values).any():
+        ax.plot(t, rec["x_pred_naive"].values, color="tab:blue", lw=1.2, ls=":",
+                label="homogeneous mean field")
+    if rate_model is not None:
+        xm = rate_model["recovered"].sel(pathway=pathway)
+        ax.plot(xm["time"].values, xm.values, color="tab:green", lw=1.0, alpha=0.8,
+                label="rate model")
+    for time in rec["ps_time"].values:
+        ax.axvline(time, color="tab:gray", lw=0.6, alpha=0.5)
+    ax.set_xlim(0, float(ds.attrs["duration_ms"]))
+    ax.set_ylim(0.0, 1.0)
+    ax.set_ylabel(f"mean recovered x ({pathway})")
+    ax.set_xlabel("Time (ms)")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return ax
+
+
 def figure1(ds: xr.Dataset, sort_by_I_b: bool = False) -> Figure:
     """The three panels stacked, sharing the time axis, in the paper's layout."""
     fig = Figure(figsize=(6, 8), layout="constrained")
@@ -130,3 +168,75 @@ def save_figure1(ds: xr.Dataset, path: str | os.PathLike, dpi: int = 150) -> Pat
     with atomic_path(path) as tmp:
         figure1(ds).savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
     return Path(path)
+
+
+# --- shared presentation: figures that several pages draw ---------------------------------
+
+def write_figure1(ds: xr.Dataset, path: str | os.PathLike, format: str | None = None,
+                  dpi: int = 150) -> None:
+    """Draw Fig. 1 into ``path`` as it is (not atomic; for a temporary file)."""
+    figure1(ds).savefig(path, dpi=dpi, format=format or Path(path).suffix.lstrip(".") or "png")
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write any figure to ``path`` atomically (format from the suffix)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    return Path(path)
+
+
+def plot_rate_vs_input(ds: xr.Dataset, ax: Axes, rates: xr.DataArray | None = None,
+                       threshold_mV: float | None = None) -> Axes:
+    """Firing rate of each neuron (Hz) against its background input I_b (mV),
+    excitatory in black, inhibitory in red; a dashed line at the threshold."""
+    from .analysis import firing_rates
+
+    rates = firing_rates(ds) if rates is None else rates
+    for population, color in (("exc", "k"), ("inh", "tab:red")):
+        r = rates.where(rates["population"] == population, drop=True)
+        ax.plot(r["I_b"], r, ".", color=color, ms=3, label=population)
+    if threshold_mV is not None:
+        ax.axvline(threshold_mV, color="0.6", lw=0.8, ls="--")
+    ax.set_xlabel("background input $I_b$ (mV)")
+    ax.set_ylabel("firing rate (Hz)")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_convergence(result: xr.Dataset, axes, statistics, labels=None,
+                     reference: str = "reference_script, dt = 1 ms") -> None:
+    """A :func:`tum2000.convergence.study` result: each statistic (one Axes each)
+    against the time step, mean ± s.e. over seeds, exact integration in black and
+    the ``reference`` variant (the reference script's scheme) in red."""
+    labels = labels or {}
+    variants = [str(v) for v in result["variant"].values]
+    exact = [v for v in variants if v.startswith("exact")]
+    steps = [float(v.split("=")[1].split()[0]) for v in exact]
+    for ax, name in zip(axes, statistics):
+        values = result["value"].sel(statistic=name)
+        n = values.sizes["seed"]
+        mean = values.sel(variant=exact).mean("seed")
+        se = values.sel(variant=exact).std("seed", ddof=1) / np.sqrt(n)
+        ax.errorbar(steps, mean, yerr=se, fmt="o-", color="k", capsize=3,
+                    label="exact integration")
+        if reference in variants:
+            ref = values.sel(variant=reference)
+            ax.errorbar([float(reference.split("=")[1].split()[0])], [float(ref.mean())],
+                        yerr=[float(ref.std(ddof=1) / np.sqrt(n))], fmt="s", color="tab:red",
+                        capsize=3, label="reference script's scheme")
+        ax.set_xscale("log")
+        ax.set_xlabel("time step dt (ms)")
+        ax.set_title(labels.get(name, name), fontsize=9)
+    axes[0].legend(frameon=False, fontsize=7)
+
+
+def plot_across_seeds(per_seed, overview, axes) -> None:
+    """One bar per statistic (mean over seeds, error bar one standard error) with
+    a dot per seed; ``per_seed`` and ``overview`` from
+    :func:`tum2000.tables.across_seeds`."""
+    for ax, name in zip(axes, per_seed.columns):
+        ax.bar([0], [overview.loc[name, "mean"]], yerr=[overview.loc[name, "standard error"]],
+               color="0.7", capsize=4, width=0.6)
+        ax.plot(np.zeros(len(per_seed)), per_seed[name], "k.", ms=4)
+        ax.set_xticks([])
+        ax.set_title(name, fontsize=8)

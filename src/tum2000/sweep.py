@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .model.parameters import SPECS, ParameterError, Parameters
+from .errors import Interrupted, ParameterError
+from .model.parameters import SPECS, Parameters
 from .sweep_grid import Grid, make_grid, check_points
 
 FORMAT = "tum2000-sweep/1"
@@ -50,14 +50,14 @@ def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[s
                   progress: bool = False) -> list[xr.Dataset]:
     """Datasets of every ``(params, seed)`` job, in order, computed in parallel.
 
-    ``targets`` gives a Brian2 target per job (default numpy). ``scheduler``:
+    ``targets`` gives a target per job (default auto: the compiled engine). ``scheduler``:
     a Dask scheduler address; None starts a local cluster of ``n_workers``
     processes (default: one per core, at most one per missing job).
     """
     from .cache import cache_dir, cache_path, lookup
 
     where = Path(directory) if directory is not None else cache_dir()
-    targets = list(targets) if targets is not None else ["numpy"] * len(jobs)
+    targets = list(targets) if targets is not None else ["auto"] * len(jobs)
     if len(targets) != len(jobs):
         raise ValueError(f"{len(targets)} targets for {len(jobs)} jobs")
     results: list[xr.Dataset | None] = [lookup(p, s, where) for p, s in jobs]
@@ -100,8 +100,9 @@ def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Se
 
 # --- parameter sweeps -----------------------------------------------------------------
 
-class SweepInterrupted(KeyboardInterrupt):
-    """The sweep was interrupted (Ctrl-C or SIGTERM); nothing was written."""
+class SweepInterrupted(Interrupted):
+    """The sweep was interrupted (Ctrl-C or SIGTERM); nothing was written, the
+    runs still to do were cancelled, completed runs stay in the cache."""
 
 
 def check_seeds(seeds: Iterable[int]) -> list[int]:
@@ -146,7 +147,7 @@ def _one_line(err: BaseException) -> str:
 
 def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
               grid: Grid | Mapping[str, Sequence[Any]] | None, seeds: Iterable[int], *,
-              zipped: Sequence[Mapping[str, Sequence[Any]]] = (), target: str = "numpy",
+              zipped: Sequence[Mapping[str, Sequence[Any]]] = (), target: str = "auto",
               scheduler: str | None = None, scheduler_file: str | os.PathLike | None = None,
               slurm_jobs: int | None = None, n_workers: int | None = None,
               dashboard: bool = False, directory: str | os.PathLike | None = None,
@@ -168,8 +169,8 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
         ``{name: [values], name2: [values], ...}`` with equal lengths; the
         dimension is named after the first parameter.
     target
-        Brian2 target of the simulations ("numpy", "cython", "cpp_standalone";
-        the same results on each).
+        Where the simulations run (:data:`tum2000.model.engine.TARGETS`; the
+        same results on each; default the compiled engine, else numpy).
     scheduler, scheduler_file, slurm_jobs, n_workers, dashboard
         Where to run (:func:`tum2000.sweep_cluster.dask_client`); default a
         local cluster with ``n_workers`` processes (one per core, at most one
@@ -189,7 +190,7 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     runs that completed stay in the cache.
     """
     from .cache import cache_dir, lookup_summary
-    from .model.brian_model import TARGETS
+    from .model.engine import TARGETS
     from .model.simulation import as_parameters
     from .sweep_cli import sweep_command
     from .sweep_stats import statistics_version
@@ -203,7 +204,7 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
         grid = make_grid(grid, zipped, base)
     seeds = check_seeds(seeds)
     if target not in TARGETS:
-        raise ParameterError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
+        raise ParameterError(f"unknown target {target!r} (allowed: {', '.join(TARGETS)})")
     where = Path(directory) if directory is not None else cache_dir()
     indices = list(grid.indices())
     jobs = [(index, seed, base.replace(**grid.point(index))) for index in indices
@@ -244,12 +245,15 @@ def _compute(jobs: list[tuple[tuple[int, ...], int, Parameters]], missing: list[
 
     from .sweep_cluster import dask_client
 
+    from .interruption import handlers_installed
+
     workers = max(1, min(n_workers or os.cpu_count() or 1, len(missing)))
     computed = 0
-    previous = _raise_on_sigterm()
     try:
-        with dask_client(scheduler, scheduler_file, n_workers=workers, dashboard=dashboard,
-                         slurm_jobs=slurm_jobs, cache_directory=directory) as connection:
+        with handlers_installed(), dask_client(
+                scheduler, scheduler_file, n_workers=workers, dashboard=dashboard,
+                slurm_jobs=slurm_jobs, cache_directory=directory,
+                brian2_workers=target not in ("auto", "engine")) as connection:
             if progress:
                 print(f"{len(missing)} of {len(jobs)} runs to compute on "
                       f"{connection.description}", file=sys.stderr, flush=True)
@@ -283,22 +287,9 @@ def _compute(jobs: list[tuple[tuple[int, ...], int, Parameters]], missing: list[
                 raise
             finally:
                 bar.close()
-    except KeyboardInterrupt:
-        raise SweepInterrupted("runs still to do were cancelled; "
-                               "completed runs stay in the cache") from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    except KeyboardInterrupt as err:
+        raise SweepInterrupted(getattr(err, "signal_name", "SIGINT")) from None
     return computed
-
-
-def _raise_on_sigterm() -> Any:
-    """Treat SIGTERM like Ctrl-C while the sweep runs; returns the previous handler."""
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave SIGTERM alone
-        return signal.getsignal(signal.SIGTERM)
 
 
 def _coordinate(name: str, values: Sequence[Any]) -> tuple[np.ndarray, dict[str, str]]:
@@ -313,7 +304,7 @@ def _coordinate(name: str, values: Sequence[Any]) -> tuple[np.ndarray, dict[str,
 
 def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
              results: Sequence[Mapping[str, float] | None], errors: Sequence[str],
-             target: str = "numpy", provenance: Mapping[str, Any] | None = None) -> xr.Dataset:
+             target: str = "auto", provenance: Mapping[str, Any] | None = None) -> xr.Dataset:
     """The sweep's Dataset from per-job statistics (grid order, seeds fastest)."""
     from .provenance import code_version, library_versions
     from .analysis import population_spikes as pskinds

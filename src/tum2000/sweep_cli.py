@@ -1,10 +1,12 @@
 """``tum2000 sweep``: the command line of :func:`tum2000.run_sweep`.
 
-Exit status: 0 every run succeeded; 1 no cluster could be reached or started;
-2 bad input (a grid name, value or seed that is not allowed; nothing run,
-nothing written); 3 the sweep finished but some runs failed (the result is
-written, with the reason in its ``error`` variable); 130 interrupted (Ctrl-C
-or SIGTERM: no result written; completed runs stay in the cache).
+Exit status (:mod:`tum2000.errors`, reported by the command line's one error
+path): 0 every run succeeded; 1 no cluster could be reached or started;
+2 bad input (a grid name, value or seed that is not allowed, an output that
+cannot be written; nothing run, nothing written); 3 the sweep finished but
+some runs failed (the result is written, with the reason in its ``error``
+variable); 130 interrupted (Ctrl-C or SIGTERM: no result written; completed
+runs stay in the cache).
 """
 
 from __future__ import annotations
@@ -12,16 +14,13 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from .model.parameters import ParameterError, Parameters
+from .errors import ParameterError, SweepIncomplete
 
 if TYPE_CHECKING:
+    from .model.parameters import Parameters
     from .sweep_grid import Grid
-
-EXIT_SOME_FAILED = 3
-EXIT_INTERRUPTED = 130
 
 EPILOG = """examples:
   tum2000 sweep --grid I_b_spread_mV=0.5,0.75,1 --seeds 4 --out w.nc
@@ -87,9 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--dashboard", action="store_true",
                         help="serve the local cluster's Dask dashboard on 127.0.0.1")
-    parser.add_argument("--target", default="numpy", choices=("numpy", "cython",
-                                                              "cpp_standalone"),
-                        help="Brian2 target of the simulations (same results on each)")
+    from .cli import TARGETS
+
+    parser.add_argument("--target", default="auto", choices=TARGETS,
+                        help="where the simulations run (same results on each): the compiled "
+                             "engine, else Brian2's numpy target (auto, default); engine; or "
+                             "a Brian2 code-generation target")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="cache of runs and their statistics (default: $TUM2000_CACHE "
                              "or ~/.cache/tum2000); on a cluster, a directory all nodes see")
@@ -121,8 +123,8 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def sweep_command(base: Parameters, grid: "Grid", seeds: Sequence[int], *,
-                  target: str = "numpy", out: str = "sweep.nc") -> str:
+def sweep_command(base: "Parameters", grid: "Grid", seeds: Sequence[int], *,
+                  target: str = "auto", out: str = "sweep.nc") -> str:
     """The ``tum2000 sweep`` command that computes this sweep (where it runs and
     the cache are left out: they do not change the numbers)."""
     from .model.parameters import preset
@@ -139,58 +141,45 @@ def sweep_command(base: Parameters, grid: "Grid", seeds: Sequence[int], *,
         words += ["--seeds", str(len(seeds))]
     else:
         words += ["--seed-list", ",".join(str(s) for s in seeds)]
-    if target != "numpy":
+    if target != "auto":
         words += ["--target", target]
     words += ["--out", str(out)]
     return " ".join(shlex.quote(w) for w in words)
 
 
-def run(args: argparse.Namespace, base: Parameters) -> int:
-    """Run ``tum2000 sweep`` with parsed ``args`` from ``base``; the exit status."""
-    from .sweep import SweepInterrupted, run_sweep, save_sweep
-    from .sweep_cluster import ClusterError
+def run(args: argparse.Namespace, base: "Parameters") -> int:
+    """Run ``tum2000 sweep`` with parsed ``args`` from ``base``; 0 when every run
+    succeeded. Raises :class:`~tum2000.errors.SweepIncomplete` (exit 3) after
+    writing the result when some runs failed; bad input, an unreachable cluster
+    and Ctrl-C raise as well (the command line reports them in one line)."""
+    from .outputs import check_output
+    from .sweep import run_sweep, save_sweep
+    from .sweep_grid import Grid
 
     grid, zipped = grid_options(args.grid, args.grid_zip)
     if not grid and not zipped:
         raise ParameterError("nothing to sweep: give --grid NAME=V1,V2,... or --grid-zip")
-    out = Path(args.out)
-    if out.is_dir():
-        raise ParameterError(f"{out} is a directory, expected a file name")
+    out = check_output(args.out, "dataset", "--out")
     seeds = args.seed_list if args.seed_list is not None else range(1, args.seeds + 1)
-    try:
-        result = run_sweep(base, grid, seeds, zipped=zipped, target=args.target,
-                           scheduler=args.scheduler, scheduler_file=args.scheduler_file,
-                           slurm_jobs=args.slurm, n_workers=args.workers,
-                           dashboard=args.dashboard, directory=args.cache_dir,
-                           progress=not args.quiet)
-    except SweepInterrupted as err:
-        print(f"interrupted: {err}; nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ClusterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    from .sweep_grid import Grid
-
+    result = run_sweep(base, grid, seeds, zipped=zipped, target=args.target,
+                       scheduler=args.scheduler, scheduler_file=args.scheduler_file,
+                       slurm_jobs=args.slurm, n_workers=args.workers,
+                       dashboard=args.dashboard, directory=args.cache_dir,
+                       progress=not args.quiet)
     result.attrs["command"] = sweep_command(base, Grid.from_json(result.attrs["grid"]),
                                             result["seed"].values.tolist(),
                                             target=args.target, out=args.out)
-    try:
-        save_sweep(result, out)
-    except KeyboardInterrupt:
-        print("interrupted: nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    save_sweep(result, out)
     n_runs, n_failed = int(result.attrs["n_runs"]), int(result.attrs["n_failed"])
     if not args.quiet:
         print(f"wrote {out}: {n_runs} runs ({result.attrs['runs_computed']} computed, "
               f"{result.attrs['runs_cached']} cached)", file=sys.stderr)
     if n_failed:
-        errors = result["error"].values.ravel()
-        first = next(e for e in errors if e)
-        print(f"error: {n_failed} of {n_runs} runs failed (first: {first}); their "
-              f"reasons are in the variable 'error' of {out}", file=sys.stderr)
-        return EXIT_SOME_FAILED
+        first = next(e for e in result["error"].values.ravel() if e)
+        raise SweepIncomplete(f"{n_failed} of {n_runs} runs failed (first: {first}); the "
+                              f"others are saved in {out}, the reasons in its variable 'error'")
     return 0
 
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "add_arguments", "grid_options", "run",
+__all__ = ["add_arguments", "grid_options", "run",
            "sweep_command"]

@@ -33,13 +33,15 @@ from typing import Any, Iterator
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from .errors import ComputationFailed
+
 ENV_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT_S = 20.0
 """How long to wait for a remote scheduler before giving up (s)."""
 
 
-class ClusterError(RuntimeError):
-    """No Dask cluster could be reached or started."""
+class ClusterError(ComputationFailed):
+    """No Dask cluster could be reached or started (exit status 1)."""
 
 
 @dataclass
@@ -53,21 +55,29 @@ class Connection:
 
 
 class Brian2WorkerSetup(WorkerPlugin):
-    """Dask worker plugin: import Brian2 in the worker's main thread (its import
-    installs a SIGINT handler, which Python allows only there) without its
-    stop-on-Ctrl-C behaviour; ``ignore_sigint``: ignore Ctrl-C altogether."""
+    """Dask worker plugin: ``ignore_sigint``: ignore Ctrl-C (the sweep cancels
+    its work and closes the cluster; the engine's child processes inherit it);
+    ``brian2``: import Brian2 now, in the worker's main thread (its import
+    installs a SIGINT handler, which Python allows only there), without its
+    stop-on-Ctrl-C behaviour. The compiled engine needs no Brian2 in the
+    worker, and a worker that may fall back to Brian2's numpy target (no
+    compiler) imports it here too."""
 
     name = "tum2000-brian2-setup"
 
-    def __init__(self, ignore_sigint: bool):
+    def __init__(self, ignore_sigint: bool, brian2: bool = True):
         self.ignore_sigint = ignore_sigint
+        self.brian2 = brian2
 
     def setup(self, worker: Any = None) -> None:
-        import brian2
-
-        brian2.prefs.core.stop_on_keyboard_interrupt = False
         if self.ignore_sigint:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from .model.engine import compiler_available
+
+        if self.brian2 or not compiler_available():
+            from .interruption import prepare_brian2
+
+            prepare_brian2()
 
 
 
@@ -134,9 +144,11 @@ def slurm_cluster(cache_directory: str | os.PathLike | None = None, **overrides:
 def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike | None = None,
                 n_workers: int | None = None, dashboard: bool = False,
                 slurm_jobs: int | None = None,
-                cache_directory: str | os.PathLike | None = None) -> Iterator[Connection]:
+                cache_directory: str | os.PathLike | None = None,
+                brian2_workers: bool = True) -> Iterator[Connection]:
     """A connected Dask client (see the module's docstring for the choice);
-    a cluster started here is closed on exit, also on Ctrl-C."""
+    a cluster started here is closed on exit, also on Ctrl-C. ``brian2_workers``:
+    the workers import Brian2 up front (:class:`Brian2WorkerSetup`)."""
     from dask.distributed import Client, LocalCluster
 
     cluster = None
@@ -183,7 +195,8 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
                            f"{type(err).__name__}: {detail}") from None
     connection = Connection(client, description, owned=cluster is not None)
     try:
-        client.register_plugin(Brian2WorkerSetup(ignore_sigint=connection.owned))
+        client.register_plugin(Brian2WorkerSetup(ignore_sigint=connection.owned,
+                                                 brian2=brian2_workers))
         yield connection
     finally:
         client.close()

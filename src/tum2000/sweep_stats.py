@@ -17,7 +17,6 @@ these options, so cached per-run summaries are recomputed when either changes.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import math
 from functools import lru_cache
@@ -29,11 +28,16 @@ import xarray as xr
 from .analysis import population_spikes as pskinds
 
 SUMMARY_OPTIONS: dict[str, Any] = {"synchrony": False, "pathways": ("EE",)}
-"""Options of the per-run summary: no synchrony measures (they cost more than
-the rest of the analysis together), recovery statistics of the EE pathway only
-(the one Fig. 1C shows and every ``x_*`` field refers to). An option the
-installed :func:`~tum2000.analysis.analyse` does not accept is left out, so
-the sweep runs with whatever cheap mode the analysis offers."""
+"""Options of the per-run analysis (:func:`tum2000.analysis.analyse`): no
+synchrony measures (they cost more than the rest of the analysis together),
+recovery statistics of the EE pathway only (the one Fig. 1C shows and every
+``x_*`` field refers to)."""
+
+SYNCHRONY_FIELDS: tuple[str, ...] = (
+    "cv_isi_exc", "cv_isi_inh", "fano_exc", "fano_inh", "spike_contrast",
+    "spike_contrast_inside", "spike_contrast_outside", "correlation_exc",
+    "correlation_inh", "sttc_exc", "rate_I_b_spearman_exc")
+"""Summary fields left empty without synchrony measures; a sweep does not keep them."""
 
 KINDS: dict[str, str] = {
     "full": f"excitatory participation >= {pskinds.PARTIAL_MAX_PARTICIPATION:g}",
@@ -56,56 +60,15 @@ PER_EVENT: dict[str, tuple[str, str]] = {
 SUMMARIES: tuple[str, ...] = ("count", "mean", "median")
 """How a list of per-event values is summarised."""
 
-SKIPPED_FIELDS: tuple[str, ...] = ("seed", "code_version", "ps_times_ms")
+SKIPPED_FIELDS: tuple[str, ...] = ("seed", "code_version", "ps_times_ms") + SYNCHRONY_FIELDS
 """Summary fields that are not statistics of the run (the seed is a dimension,
-the code version an attribute; the PS times are summarised by ``n_ps``)."""
+the code version an attribute; the PS times are summarised by ``n_ps``) or
+that a sweep does not compute (:data:`SYNCHRONY_FIELDS`)."""
 
 
 def summary_options() -> dict[str, Any]:
-    """:data:`SUMMARY_OPTIONS` that the installed analysis accepts."""
-    from .analysis import analyse
-
-    accepted = inspect.signature(analyse).parameters
-    return {k: v for k, v in SUMMARY_OPTIONS.items() if k in accepted}
-
-
-def _analysis(ds: xr.Dataset) -> xr.Dataset:
-    """:func:`tum2000.analysis.analyse` in its cheap mode.
-
-    An analysis without a ``synchrony`` switch gets the same Dataset built
-    here from its parts, minus the synchrony measures.
-    """
-    from .analysis import analyse
-
-    options = summary_options()
-    if "synchrony" in options:
-        return analyse(ds, **options)
-    from .analysis import detect_population_spikes, firing_rates, population_activities
-    from .analysis.recovery import recovery_dynamics
-
-    pathways = tuple(options.get("pathways", SUMMARY_OPTIONS["pathways"]))
-    detect = {"threshold": 0.05, "merge_gap_ms": 20.0, "bin_ms": 1.0}
-    activity = population_activities(ds, detect["bin_ms"])
-    ps = detect_population_spikes(ds, activity=activity.sel(population="all", drop=True),
-                                  **detect)
-    rec = xr.concat([recovery_dynamics(ds, p, ps).drop_vars("ps_time") for p in pathways],
-                    dim=xr.DataArray(list(pathways), dims="pathway", name="pathway"),
-                    combine_attrs="drop")
-    rates = firing_rates(ds).rename({"population": "neuron_population"})
-    out = xr.merge([activity.to_dataset(name="activity"), ps, rec,
-                    rates.to_dataset(name="rate")], combine_attrs="drop",
-                   compat="override", join="outer")
-    pop = np.asarray(ds["population"].values).astype(str)
-    neurons = np.asarray(ds["spike_neuron"].values)
-    dur = float(ds.attrs.get("duration_ms", ps.attrs["duration_ms"]))
-    for name, label in (("exc", "exc"), ("inh", "inh")):
-        count = int((pop[neurons] == label).sum())
-        size = max(int((pop == label).sum()), 1)
-        out[f"{name}_rate_hz"] = ((), count / size / dur * 1000.0, {"units": "Hz"})
-        out[f"n_spikes_{name}"] = ((), count, {"units": "1"})
-    out["duration_ms"] = ((), dur, {"units": "ms"})
-    out.attrs = {"options": json.dumps({**detect, "pathways": list(pathways)})}
-    return out
+    """:data:`SUMMARY_OPTIONS` (a copy)."""
+    return dict(SUMMARY_OPTIONS)
 
 
 def _float(value: Any) -> float:
@@ -184,9 +147,9 @@ def run_statistics(ds: xr.Dataset) -> dict[str, float]:
     :data:`PER_EVENT`; ``participation_max``; ``activity_mean_between_ps`` and
     ``activity_sd_between_ps`` (activity away from population spikes). Units: :func:`units_of`.
     """
-    from .analysis import summarize
+    from .analysis import analyse, summarize
 
-    a = _analysis(ds)
+    a = analyse(ds, **SUMMARY_OPTIONS)
     summary = summarize(ds, analysis=a)
     out: dict[str, float] = {}
     for key, value in summary.items():
@@ -247,5 +210,5 @@ def statistics_version() -> str:
     return f"{code_version()}/{digest.hexdigest()[:12]}"
 
 
-__all__ = ["KINDS", "PER_EVENT", "SUMMARY_OPTIONS", "describe", "long_name",
+__all__ = ["KINDS", "PER_EVENT", "SUMMARY_OPTIONS", "SYNCHRONY_FIELDS", "describe", "long_name",
            "run_statistics", "statistics_version", "summary_options", "units_of"]

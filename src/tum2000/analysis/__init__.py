@@ -10,8 +10,10 @@ ms from the start of the recording.
 * :func:`detect_population_spikes` — population spikes and their statistics;
 * :func:`synchrony`, :func:`firing_rates` — synchrony measures inside and
   outside population spikes; rate per neuron against I_b;
-* :func:`recovery_dynamics` — x (and u) around population spikes against the
-  mean-field recovery (Fig. 1C);
+* :func:`recovery_dynamics` — x (and u) around population spikes: the drop
+  map, bounded recovery fits, the homogeneous (naive) and the per-synapse
+  predictions of the recovery (Fig. 1C); :func:`synapse_states` — every
+  synapse's state, replayed exactly from a dataset;
 * :func:`analyse`, :func:`summarize` — everything as one Dataset / JSON dict.
 """
 
@@ -19,17 +21,19 @@ from .activity import population_activities, population_activity
 from .neo_bridge import (POPULATIONS, from_block, spiketrain_list, spiketrains,
                          spikes_from_trains, to_block, windowed_spiketrains)
 from .population_spikes import detect_population_spikes
-from .recovery import (exponential_approach, facilitation_prediction,
-                       fit_exponential_approach, heterogeneous_prediction,
-                       mean_field_prediction, recovery_dynamics)
+from .recovery import (RMSE_MIN_RECOVERY_MS, exponential_approach,
+                       fit_exponential_approach, mean_field_prediction, recovery_dynamics)
+from .recovery_prediction import facilitation_prediction, homogeneous_prediction
+from .synapse_replay import synapse_states
 from .summary import SUMMARY_FIELDS, analyse, summarize, summary_json
 from .synchrony import firing_rates, synchrony
 
 __all__ = [
-    "POPULATIONS", "SUMMARY_FIELDS", "analyse", "detect_population_spikes",
-    "exponential_approach", "facilitation_prediction", "firing_rates",
-    "fit_exponential_approach", "from_block", "heterogeneous_prediction",
+    "POPULATIONS", "RMSE_MIN_RECOVERY_MS", "SUMMARY_FIELDS", "analyse",
+    "detect_population_spikes", "exponential_approach", "facilitation_prediction",
+    "firing_rates", "fit_exponential_approach", "from_block", "homogeneous_prediction",
     "mean_field_prediction", "population_activities", "population_activity",
     "recovery_dynamics", "spiketrain_list", "spiketrains", "spikes_from_trains",
-    "summarize", "summary_json", "synchrony", "to_block", "windowed_spiketrains",
+    "summarize", "summary_json", "synapse_states", "synchrony", "to_block",
+    "windowed_spiketrains",
 ]

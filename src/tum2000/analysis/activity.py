@@ -1,19 +1,22 @@
 """Population activity: the fraction of neurons that fire in each time bin.
 
-Computed with Elephant's ``time_histogram`` (``binary=True``: a neuron counts
-once per bin however many spikes it fires there; ``output="mean"``: divided by
-the number of spike trains), as in Fig. 1B of Tsodyks, Uziel & Markram (2000),
-which plots the "network activity" in 1 ms bins.
+Elephant's ``time_histogram`` with ``binary=True`` (a neuron counts once per
+bin however many spikes it fires there) and ``output="mean"`` (divided by the
+number of spike trains), as in Fig. 1B of Tsodyks, Uziel & Markram (2000),
+which plots the "network activity" in 1 ms bins. The counts are made in one
+vectorized pass with Elephant's binning rule
+(:func:`~tum2000.analysis.neo_bridge.bin_indices`) instead of one Neo spike
+train per neuron: ~50 times faster, and the tests check that the values are
+identical to ``elephant.statistics.time_histogram``'s.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import quantities as pq
 import xarray as xr
-from elephant.statistics import time_histogram
 
-from .neo_bridge import duration_ms, quiet, spiketrains
+from ..dataset import duration_ms, neuron_mask
+from .neo_bridge import bin_indices
 
 
 def bin_count(ds: xr.Dataset, bin_ms: float) -> int:
@@ -39,22 +42,27 @@ def population_activity(ds: xr.Dataset, bin_ms: float = 1.0,
     bin width and the number of neurons.
     """
     n_bins = bin_count(ds, bin_ms)
-    trains = spiketrains(ds, population)
+    mask = neuron_mask(ds, population)
+    n_neurons = int(mask.sum())
     edges = np.arange(n_bins) * float(bin_ms)
-    if n_bins == 0 or not trains:
+    if n_bins == 0 or n_neurons == 0:
         values = np.zeros(n_bins)
     else:
-        with quiet():
-            hist = time_histogram(trains, bin_size=bin_ms * pq.ms, t_start=0.0 * pq.ms,
-                                  t_stop=n_bins * bin_ms * pq.ms, output="mean", binary=True)
-        values = np.asarray(hist.magnitude, dtype=np.float64).ravel()
+        neurons = np.asarray(ds["spike_neuron"].values, dtype=np.int64)
+        chosen = mask[neurons]
+        kept, bins = bin_indices(np.asarray(ds["spike_time"].values)[chosen], bin_ms, n_bins,
+                                 n_bins * float(bin_ms))
+        # binary: each (neuron, bin) pair counts once
+        pairs = np.unique(neurons[chosen][kept] * np.int64(n_bins) + bins)
+        counts = np.bincount(pairs % n_bins, minlength=n_bins)
+        values = counts / n_neurons
     return xr.DataArray(
         values, dims="time", name="activity",
         coords={"time": ("time", edges, {"units": "ms", "long_name": "left edge of the bin"})},
         attrs={"units": "1", "long_name": f"fraction of {population or 'all'} neurons "
                f"spiking per {bin_ms:g} ms bin", "bin_ms": float(bin_ms),
-               "population": population or "all", "n_neurons": len(trains),
-               "source": "elephant.statistics.time_histogram(binary=True, output='mean')"})
+               "population": population or "all", "n_neurons": n_neurons,
+               "source": "as elephant.statistics.time_histogram(binary=True, output='mean')"})
 
 
 def population_activities(ds: xr.Dataset, bin_ms: float = 1.0) -> xr.DataArray:

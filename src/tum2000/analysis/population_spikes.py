@@ -15,7 +15,7 @@ import xarray as xr
 from scipy import stats
 
 from .activity import population_activity
-from .neo_bridge import POPULATIONS, duration_ms, neuron_mask
+from ..dataset import POPULATIONS, duration_ms, neuron_mask
 
 N_FIRST = 10
 """How many leading neurons of each PS are listed in ``first_neurons``."""

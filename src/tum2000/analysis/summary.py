@@ -10,18 +10,21 @@ import numpy as np
 import xarray as xr
 
 from .activity import population_activities
-from .neo_bridge import duration_ms, neuron_mask
+from ..dataset import duration_ms, neuron_mask
 from .population_spikes import detect_population_spikes
-from .recovery import recovery_dynamics
-from .synchrony import firing_rates, synchrony
+from .recovery import RMSE_MIN_RECOVERY_MS, recovery_dynamics
+from .synchrony import firing_rates
+from .synchrony import synchrony as synchrony_measures
 
 SUMMARY_FIELDS: tuple[str, ...] = (
     "seed", "code_version", "duration_ms", "n_spikes_exc", "n_spikes_inh",
     "exc_rate_hz", "inh_rate_hz", "n_ps", "ps_times_ms", "ps_rate_hz", "mean_ipi_ms",
     "cv_ipi", "ps_peak_mean", "ps_width_ms", "ps_participation", "ps_participation_exc",
     "ps_participation_inh", "recruitment_rho_mean", "x_mean", "x_min", "x_max",
-    "x_before_ps", "x_after_ps", "x_drop_mean", "recovery_tau_ms", "recovery_tau_pred_ms",
-    "recovery_x_inf", "recovery_x_inf_pred", "recovery_x_inf_pred_neurons",
+    "x_before_ps", "x_after_ps", "x_drop_mean", "recovery_fits_meaningful",
+    "recovery_tau_ms", "recovery_x_inf", "recovery_tau_naive_ms", "recovery_x_inf_naive",
+    "recovery_x_inf_per_synapse", "x_recovery_rmse", "x_recovery_rmse_naive",
+    "ps_drop_error",
     "cv_isi_exc", "cv_isi_inh", "fano_exc", "fano_inh", "spike_contrast",
     "spike_contrast_inside", "spike_contrast_outside", "correlation_exc",
     "correlation_inh", "sttc_exc", "rate_I_b_spearman_exc", "threshold", "merge_gap_ms",
@@ -32,7 +35,7 @@ SUMMARY_FIELDS: tuple[str, ...] = (
 
 def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20.0,
             bin_ms: float = 1.0, pathways: tuple[str, ...] = ("EE", "EI", "IE", "II"),
-            **synchrony_options: Any) -> xr.Dataset:
+            synchrony: bool = True, **synchrony_options: Any) -> xr.Dataset:
     """The full analysis of one simulation as one Dataset.
 
     Contents: ``activity`` (population, time: left bin edges, ms) from
@@ -46,16 +49,19 @@ def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20
     Hz) with coords ``I_b`` and ``neuron_population``; scalars
     ``exc_rate_hz``, ``inh_rate_hz``, ``n_spikes_exc``, ``n_spikes_inh``,
     ``duration_ms``. Times are ms from the start of the recording.
-    ``synchrony_options`` go to :func:`synchrony`.
+    ``synchrony_options`` go to :func:`synchrony`. ``synchrony=False`` leaves
+    the synchrony measures out (what a sweep needs, in a fraction of the time).
     """
     detect = {"threshold": threshold, "merge_gap_ms": merge_gap_ms, "bin_ms": bin_ms}
     activity = population_activities(ds, bin_ms)
     ps = detect_population_spikes(ds, activity=activity.sel(population="all", drop=True),
                                   **detect)
-    rec = xr.concat([recovery_dynamics(ds, p, ps).drop_vars("ps_time") for p in pathways],
+    # The predicted trajectories (dim time) stay in recovery_dynamics' own output.
+    rec = xr.concat([recovery_dynamics(ds, p, ps).drop_vars("ps_time").drop_dims("time")
+                     for p in pathways],
                     dim=xr.DataArray(list(pathways), dims="pathway", name="pathway"),
                     combine_attrs="drop")
-    syn = synchrony(ds, ps, **synchrony_options)
+    syn = synchrony_measures(ds, ps, **synchrony_options) if synchrony else None
     rates = firing_rates(ds)
     pop = rates["population"].values
     rates = rates.rename({"population": "neuron_population"})
@@ -63,9 +69,9 @@ def analyse(ds: xr.Dataset, *, threshold: float = 0.05, merge_gap_ms: float = 20
     exc = neuron_mask(ds, "exc")
     dur = duration_ms(ds)
     n_exc, n_inh = int(exc[neurons].sum()), int((~exc)[neurons].sum())
-    out = xr.merge([activity.to_dataset(name="activity"), ps, rec, syn,
-                    rates.to_dataset(name="rate")], combine_attrs="drop", compat="override",
-                   join="outer")
+    parts = [activity.to_dataset(name="activity"), ps, rec, syn, rates.to_dataset(name="rate")]
+    out = xr.merge([part for part in parts if part is not None], combine_attrs="drop",
+                   compat="override", join="outer")
     out["exc_rate_hz"] = ((), n_exc / max(exc.sum(), 1) / dur * 1000.0, {"units": "Hz"})
     out["inh_rate_hz"] = ((), n_inh / max((~exc).sum(), 1) / dur * 1000.0, {"units": "Hz"})
     out["n_spikes_exc"] = ((), n_exc, {"units": "1"})
@@ -103,8 +109,14 @@ def _mean(values: Any) -> float | None:
     return float(arr.mean()) if arr.size else None
 
 
-def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None,
-              **options: Any) -> dict[str, Any]:
+def _median(values: Any) -> float | None:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    arr = arr[np.isfinite(arr)]
+    return float(np.median(arr)) if arr.size else None
+
+
+def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None, *,
+              synchrony: bool = True, **options: Any) -> dict[str, Any]:
     """Headline statistics of one simulation as a JSON-serializable dict.
 
     Computed from :func:`analyse` (passed as ``analysis`` or computed with
@@ -115,13 +127,31 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None,
     the excitatory-to-excitatory synapses, Fig. 1C); ``ps_width_ms`` and
     ``ps_peak_mean`` / ``ps_participation*`` are means over population spikes;
     ``x_before_ps`` / ``x_after_ps`` list x at each PS's onset and its
-    minimum just after; ``recovery_*`` are means over the fitted recoveries.
-    See :data:`SUMMARY_FIELDS` for the keys.
+    minimum just after. The recovery fields (see
+    :func:`tum2000.analysis.recovery_dynamics`) are medians:
+    ``recovery_tau_ms`` and ``recovery_x_inf`` over the meaningful bounded
+    fits (``recovery_fits_meaningful`` counts them; None when there is
+    none), ``recovery_tau_naive_ms`` / ``recovery_x_inf_naive`` of the
+    homogeneous mean-field prediction at the mean rate,
+    ``recovery_x_inf_per_synapse`` of the per-synapse steady state;
+    ``x_recovery_rmse`` and ``x_recovery_rmse_naive`` over the recoveries of
+    at least :data:`RMSE_MIN_RECOVERY_MS` of the rmse between the per-synapse
+    (homogeneous) prediction and the recorded mean x; ``ps_drop_error`` over
+    population spikes of ``|x_before (1 - mean(U) n_E) - x_after|`` (the drop
+    map). None where undefined (no PS, no long recovery, or a dataset of
+    another code version for the per-synapse fields).
+    See :data:`SUMMARY_FIELDS` for the keys. ``synchrony=False``: the
+    synchrony fields (CV, Fano, spike contrast, correlation, STTC, rate-I_b
+    correlation) are None, and the rest costs a fraction of the time.
     """
-    a = analysis if analysis is not None else analyse(ds, **options)
+    a = analysis if analysis is not None else analyse(ds, synchrony=synchrony, **options)
     ee = a.sel(pathway="EE") if "pathway" in a.dims and "EE" in a["pathway"].values else None
     opts = json.loads(a.attrs.get("options", "{}"))
     sel = {"condition": "all"}
+
+    if ee is not None:
+        meaningful = ee["fit_meaningful"] == 1
+        long = (ee["fit_t1"] - ee["fit_t0"]) >= RMSE_MIN_RECOVERY_MS
 
     def ee_value(name: str, reduce: Any) -> Any:
         """A recovery variable of the EE pathway, reduced; None without EE."""
@@ -157,11 +187,16 @@ def summarize(ds: xr.Dataset, analysis: xr.Dataset | None = None,
         "x_before_ps": ee_value("x_before", _list) or [],
         "x_after_ps": ee_value("x_after", _list) or [],
         "x_drop_mean": ee_value("x_drop", _mean),
-        "recovery_tau_ms": ee_value("fit_tau", _mean),
-        "recovery_tau_pred_ms": ee_value("tau_pred", _mean),
-        "recovery_x_inf": ee_value("fit_x_inf", _mean),
-        "recovery_x_inf_pred": ee_value("x_inf_pred", _mean),
-        "recovery_x_inf_pred_neurons": ee_value("x_inf_pred_neurons", _mean),
+        "recovery_fits_meaningful": ee_value("fit_meaningful", lambda v: int(np.nansum(v))),
+        "recovery_tau_ms": ee_value("fit_tau", lambda v: _median(v.where(meaningful))),
+        "recovery_x_inf": ee_value("fit_x_inf", lambda v: _median(v.where(meaningful))),
+        "recovery_tau_naive_ms": ee_value("tau_naive", _median),
+        "recovery_x_inf_naive": ee_value("x_inf_naive", _median),
+        "recovery_x_inf_per_synapse": ee_value("x_inf_per_synapse", _median),
+        "x_recovery_rmse": ee_value("x_recovery_rmse", lambda v: _median(v.where(long))),
+        "x_recovery_rmse_naive": ee_value("x_recovery_rmse_naive",
+                                          lambda v: _median(v.where(long))),
+        "ps_drop_error": ee_value("drop_map_error", lambda v: _median(np.abs(v))),
         "cv_isi_exc": sv("cv_isi", population="exc"),
         "cv_isi_inh": sv("cv_isi", population="inh"),
         "fano_exc": sv("fano_factor", population="exc"),

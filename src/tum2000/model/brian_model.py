@@ -40,6 +40,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..interruption import stage
 from .network import Network
 from .parameters import Parameters
 
@@ -104,14 +105,16 @@ I_inh_post += (1 - from_exc) * A * released
 
 @dataclass(frozen=True)
 class RunOutput:
-    """Raw result of one Brian2 run (times from the start of the simulation)."""
+    """Raw result of one run (times from the start of the simulation)."""
 
     spike_step: np.ndarray    # (n,) int64, time step of each spike
     spike_neuron: np.ndarray  # (n,) int32
-    final_x: np.ndarray       # (S,) synaptic state after each synapse's last spike
-    final_y: np.ndarray
-    final_u: np.ndarray
-    final_t_last_ms: np.ndarray
+    # (S,) synaptic state after each synapse's last spike (None: not asked of the engine)
+    final_x: np.ndarray | None
+    final_y: np.ndarray | None
+    final_u: np.ndarray | None
+    final_t_last_ms: np.ndarray | None
+    simulated_ms: float       # span the run reached (burn-in included); short if stopped
 
 
 def propagators(params: Parameters, tau_I_ms: float, scheme: str) -> tuple[float, float, float]:
@@ -130,8 +133,87 @@ def propagators(params: Parameters, tau_I_ms: float, scheme: str) -> tuple[float
     return p_vv, p_vi, decay
 
 
+# Units of the variables below, as Brian2 names them (SI: volt, second).
+NEURON_UNITS: dict[str, str] = {"v": "volt", "I_b": "volt", "ref_steps": "1", "P_vv": "1",
+                                "P_ve": "1", "P_vi": "1", "D_exc": "1", "D_inh": "1"}
+SYNAPSE_UNITS: dict[str, str] = {"U": "1", "A": "volt", "tau_rec": "second",
+                                 "tau_I": "second", "tau_facil": "second",
+                                 "facilitates": "1", "from_exc": "1"}
+MV = 1e-3
+"""One millivolt (or millisecond) in SI units, as Brian2's ``mV`` and ``ms``:
+``values * mV`` stores exactly ``values * 1e-3``."""
+
+
+def neuron_values(params: Parameters, net: Network) -> dict[str, np.ndarray]:
+    """Per-neuron values of :data:`NEURON_MODEL` in SI units (volt), one array each.
+
+    Every Brian2 target and the standalone engine set their neurons from these
+    arrays, so they all simulate the same numbers.
+    """
+    scheme = params["integration"]
+    exc = np.arange(net.N) < net.N_exc
+    values = {"v": net.v_init_mV * MV, "I_b": net.I_b_mV * MV,
+              "ref_steps": np.where(exc, params.steps("tau_ref_exc_ms"),
+                                    params.steps("tau_ref_inh_ms")).astype(np.int32)}
+    # Each target population receives one excitatory and one inhibitory pathway.
+    for current, source in (("e", "E"), ("i", "I")):
+        into_exc = propagators(params, params[f"{source}E_tau_I_ms"], scheme)
+        into_inh = propagators(params, params[f"{source}I_tau_I_ms"], scheme)
+        p_vv, p_vi, decay = (np.where(exc, a, b) for a, b in zip(into_exc, into_inh))
+        values["P_vv"] = p_vv
+        values[f"P_v{current}"] = p_vi
+        values["D_exc" if current == "e" else "D_inh"] = decay
+    return values
+
+
+def synapse_values(net: Network) -> dict[str, np.ndarray]:
+    """Per-synapse values of :data:`SYNAPSE_MODEL` in SI units (volt, second)."""
+    facil = net.facilitating
+    return {
+        "U": net.U, "A": net.A_mV * MV, "tau_rec": net.tau_rec_ms * MV,
+        "tau_I": net.tau_I_ms * MV,
+        # Unused where facilitates == 0; any positive value avoids dividing by 0.
+        "tau_facil": np.where(facil, net.tau_facil_ms, 1.0) * MV,
+        "facilitates": facil.astype(float),
+        "from_exc": (net.pre < net.N_exc).astype(float),
+    }
+
+
+INITIAL_LAST_SPIKE_STEP = np.iinfo(np.int32).min // 2
+"""``last_spike_step`` before the first spike: long ago, so no neuron starts refractory."""
+
+
+def add_model(b2, n_neurons: int, clock, neuron_namespace: dict | None = None,
+              extra_neuron_model: str = ""):
+    """The network's Brian2 objects: (neurons, synapses, spike monitor), not yet connected.
+
+    Shared by every Brian2 target and the standalone engine's build, so the
+    equations exist once. ``neuron_namespace`` gives ``v_thresh`` and
+    ``v_reset`` as constants; the engine declares them in
+    ``extra_neuron_model`` instead, as values set at each run.
+    """
+    neurons = b2.NeuronGroup(n_neurons, NEURON_MODEL + extra_neuron_model, threshold=THRESHOLD,
+                             reset=RESET, method="euler", clock=clock, name="neurons",
+                             namespace=neuron_namespace or {})
+    neurons.last_spike_step = INITIAL_LAST_SPIKE_STEP
+    neurons.run_regularly(NEURON_UPDATE, when="groups", name="neurons_update")
+    synapses = b2.Synapses(neurons, neurons, SYNAPSE_MODEL, on_pre=SYNAPSE_ON_PRE,
+                           clock=clock, name="synapses")
+    spikes = b2.SpikeMonitor(neurons, name="spikes")
+    return neurons, synapses, spikes
+
+
+def set_initial_synapse_state(synapses) -> None:
+    """Every synapse rested: all resources recovered, nothing active, u = 0."""
+    synapses.x = 1.0
+    synapses.y = 0.0
+    synapses.u = 0.0
+
+
 def _progress_reporter(stream) -> Callable:
     def report(elapsed, completed, start, duration):
+        if float(completed) > 0:  # inside the run loop (the first report comes before it)
+            stage("run")
         elapsed = float(elapsed)
         print(f"  simulated {float(completed) * float(duration):6.2f} of "
               f"{float(duration):.2f} s ({100 * float(completed):3.0f}%), "
@@ -176,50 +258,27 @@ def run_network(params: Parameters, net: Network, target: str = "numpy",
 
 
 def _run_network(params: Parameters, net: Network, target: str, progress: bool) -> RunOutput:
-    import brian2 as b2
-    from brian2 import mV, ms
+    from ..interruption import prepare_brian2
+
+    b2 = prepare_brian2()  # Ctrl-C stays Python's; the caller checks the span reached
+    from brian2 import mV, ms, second, volt
 
     b2.BrianLogger.log_level_warn()
     dt = params["dt_ms"] * ms
-    scheme = params["integration"]
-    n_exc = net.N_exc
-    exc = np.arange(net.N) < n_exc
+    units = {"volt": volt, "second": second}
     with _brian_target(target) as build_dir:
-        neurons = b2.NeuronGroup(net.N, NEURON_MODEL, threshold=THRESHOLD, reset=RESET,
-                                 method="euler", dt=dt, name="neurons",
-                                 namespace={"v_thresh": params["v_thresh_mV"] * mV,
-                                            "v_reset": params["v_reset_mV"] * mV})
-        neurons.v = net.v_init_mV * mV
-        neurons.I_b = net.I_b_mV * mV
-        neurons.ref_steps = np.where(exc, params.steps("tau_ref_exc_ms"),
-                                     params.steps("tau_ref_inh_ms"))
-        neurons.last_spike_step = np.iinfo(np.int32).min // 2
-        # Each target population receives one excitatory and one inhibitory pathway.
-        for current, source in (("e", "E"), ("i", "I")):
-            into_exc = propagators(params, params[f"{source}E_tau_I_ms"], scheme)
-            into_inh = propagators(params, params[f"{source}I_tau_I_ms"], scheme)
-            p_vv, p_vi, decay = (np.where(exc, a, b) for a, b in zip(into_exc, into_inh))
-            neurons.P_vv = p_vv
-            setattr(neurons, f"P_v{current}", p_vi)
-            setattr(neurons, "D_exc" if current == "e" else "D_inh", decay)
-        neurons.run_regularly(NEURON_UPDATE, when="groups", name="neurons_update")
-
-        synapses = b2.Synapses(neurons, neurons, SYNAPSE_MODEL, on_pre=SYNAPSE_ON_PRE,
-                               dt=dt, name="synapses")
+        clock = b2.Clock(dt, name="engine_clock")
+        neurons, synapses, spikes = add_model(
+            b2, net.N, clock, {"v_thresh": params["v_thresh_mV"] * mV,
+                               "v_reset": params["v_reset_mV"] * mV})
+        for name, values in neuron_values(params, net).items():
+            unit = NEURON_UNITS[name]
+            setattr(neurons, name, values * units[unit] if unit in units else values)
         synapses.connect(i=net.pre, j=net.post)
-        facil = net.facilitating
-        synapses.x = 1.0
-        synapses.y = 0.0
-        synapses.u = 0.0
-        synapses.U = net.U
-        synapses.A = net.A_mV * mV
-        synapses.tau_rec = net.tau_rec_ms * ms
-        synapses.tau_I = net.tau_I_ms * ms
-        # Unused where facilitates == 0; any positive value avoids dividing by 0.
-        synapses.tau_facil = np.where(facil, net.tau_facil_ms, 1.0) * ms
-        synapses.facilitates = facil.astype(float)
-        synapses.from_exc = (net.pre < n_exc).astype(float)
-        spikes = b2.SpikeMonitor(neurons, name="spikes")
+        set_initial_synapse_state(synapses)
+        for name, values in synapse_values(net).items():
+            unit = SYNAPSE_UNITS[name]
+            setattr(synapses, name, values * units[unit] if unit in units else values)
 
         network = b2.Network(neurons, synapses, spikes)
         total = (params["burn_in_ms"] + params["duration_ms"]) * ms
@@ -239,4 +298,5 @@ def _run_network(params: Parameters, net: Network, target: str, progress: bool) 
             final_x=np.asarray(synapses.x[:]), final_y=np.asarray(synapses.y[:]),
             final_u=np.asarray(synapses.u[:]),
             final_t_last_ms=np.asarray(synapses.t_last[:] / ms),
+            simulated_ms=float(network.t / ms),
         )

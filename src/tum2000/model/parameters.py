@@ -23,9 +23,11 @@ neurons (EI, II) also facilitate.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
+
+from ..errors import ParameterError
+from ..values import coerce, parse_assignment as _split_assignment
 
 PATHWAYS: tuple[str, ...] = ("EE", "EI", "IE", "II")
 """Synaptic pathways, source population first (E = excitatory, I = inhibitory)."""
@@ -33,8 +35,13 @@ PATHWAYS: tuple[str, ...] = ("EE", "EI", "IE", "II")
 INTEGRATION_SCHEMES: tuple[str, ...] = ("exact", "reference_script")
 
 
-class ParameterError(ValueError):
-    """An unknown parameter name or a value outside what is allowed."""
+def _bound(value: float | None) -> str:
+    """A range bound as a reader writes it: 1000000, not 1e+06; 0.001 stays 0.001."""
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -66,13 +73,14 @@ class Spec:
             text = "one of " + ", ".join(repr(c) for c in self.choices)
         else:
             kind = "an integer" if self.kind is int else "a number"
+            low, high = _bound(self.low), _bound(self.high)
             if self.low is not None and self.high is not None:
                 left = "(" if self.low_open else "["
-                text = f"{kind} in {left}{self.low:g}, {self.high:g}]"
+                text = f"{kind} in {left}{low}, {high}]"
             elif self.low is not None:
-                text = f"{kind} {'>' if self.low_open else '>='} {self.low:g}"
+                text = f"{kind} {'>' if self.low_open else '>='} {low}"
             elif self.high is not None:
-                text = f"{kind} <= {self.high:g}"
+                text = f"{kind} <= {high}"
             else:
                 text = f"a finite {kind[2:] if kind.startswith('a ') else kind}"
         if self.nullable:
@@ -80,45 +88,23 @@ class Spec:
         return text + (f" ({self.unit})" if self.unit else "")
 
     def coerce(self, value: Any) -> Any:
-        """Convert ``value`` (possibly a command-line string) and check it."""
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+        """Convert ``value`` (possibly a command-line string) and check it
+        (:func:`tum2000.values.coerce`, then the range or the choices)."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
             if self.nullable:
                 return None
             raise ParameterError(f"{self.name} must be {self.allowed()}, got {value!r}")
-        try:
-            if self.kind is bool:
-                if isinstance(value, str):
-                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError
-                    value = value.lower() in ("true", "1", "yes")
-                elif not isinstance(value, (bool, int)) or value not in (0, 1):
-                    raise ValueError
-                return bool(value)
-            if self.kind is str:
-                if not isinstance(value, str) or value not in (self.choices or ()):
-                    raise ValueError
-                return value
-            if isinstance(value, bool):
-                raise ValueError
-            if self.kind is int:
-                number = float(value) if isinstance(value, str) else value
-                if float(number) != int(number):
-                    raise ValueError
-                value = int(number)
-            else:
-                value = float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise ParameterError(
-                f"{self.name} must be {self.allowed()}, got {value!r}"
-            ) from None
-        if not math.isfinite(value):
-            raise ParameterError(f"{self.name} must be {self.allowed()}, got {value!r}")
-        too_low = self.low is not None and (
-            value <= self.low if self.low_open else value < self.low
-        )
-        too_high = self.high is not None and value > self.high
-        if too_low or too_high:
-            raise ParameterError(f"{self.name} must be {self.allowed()}, got {value!r}")
+        value_in = value
+        value = coerce(self.name, value, self.kind, allowed=self.allowed())
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(f"{self.name} must be {self.allowed()}, got {value_in!r}")
+        if self.kind in (int, float):
+            too_low = self.low is not None and (
+                value <= self.low if self.low_open else value < self.low
+            )
+            too_high = self.high is not None and value > self.high
+            if too_low or too_high:
+                raise ParameterError(f"{self.name} must be {self.allowed()}, got {value_in!r}")
         return value
 
 
@@ -243,10 +229,28 @@ PRESET_CHANGES: dict[str, dict[str, Any]] = {
     "default": {},
     # The same values with the reference script's own numerics.
     "reference_script": {"dt_ms": 1.0, "integration": "reference_script"},
-    # A short, cheap run for tests, classroom laptops and notebook smoke tests.
+    # A short, cheap run for tests and notebook smoke tests (often without a
+    # population spike: the book's pages must hold up on it).
     "quick": {"burn_in_ms": 300.0, "duration_ms": 1200.0},
+    # A laptop-sized run that still shows population spikes (book/instructor.ipynb
+    # measures them over seeds). The NEST and ANNarchy ports' background spread
+    # (0.75 mV) makes population spikes about three times as frequent as the
+    # reference script's 1 mV, so 3 s of recording hold several of them; a 500 ms
+    # burn-in leaves out the synchronous start (every membrane starts at 0 mV),
+    # which fires a first event within about 200 ms of the start.
+    "classroom": {"I_b_spread_mV": 0.75, "burn_in_ms": 500.0, "duration_ms": 3000.0},
 }
 PRESETS: tuple[str, ...] = tuple(PRESET_CHANGES)
+
+PRESET_PURPOSES: dict[str, str] = {
+    "default": "the published book: the reference script's values, converged numerics",
+    "reference_script": "the reference script's own numerics (dt = 1 ms, input held over "
+                        "each step), for comparison",
+    "quick": "smoke tests: a short run, often without any population spike",
+    "classroom": "laptops without a compiler: a 3 s recording with the NEST/ANNarchy "
+                 "background spread (0.75 mV), which still shows population spikes",
+}
+"""What each preset is for, in one line (the book's tables quote it)."""
 
 
 def _is_multiple(value: float, step: float) -> bool:
@@ -391,22 +395,45 @@ def preset(name: str = "default", **changes: Any) -> Parameters:
 
     ``default``: the reference script's values with converged numerics;
     ``reference_script``: the same values with the script's dt = 1 ms and its
-    discretization; ``quick``: ``default`` with a short burn-in and recording.
+    discretization; ``quick``: ``default`` with a short burn-in and recording;
+    ``classroom``: a 3 s recording after a 500 ms burn-in, with the 0.75 mV
+    background spread of the NEST and ANNarchy ports (see :data:`PRESET_PURPOSES`).
     """
     if name not in PRESET_CHANGES:
         raise ParameterError(f"unknown preset {name!r} (allowed: {', '.join(PRESETS)})")
     return Parameters({**PRESET_CHANGES[name], **changes})
 
 
+def notebook_parameters(preset_name: str = "default", **values: Any) -> Parameters:
+    """The model parameters of a book notebook: preset ``preset_name`` with the
+    notebook's own values as changes.
+
+    A notebook declares each model parameter it exposes with the published
+    book's (the ``default`` preset's) value. A value equal to that default
+    means "not changed", so the preset decides it; any other value (given with
+    ``--set``, a parameter file or ``--quick``) overrides the preset. So
+    ``tum2000 run panel_a_raster --set preset=classroom`` runs the classroom
+    preset, and ``--set preset=classroom --set seed=2 --set EE_U=0.4`` changes
+    U on top of it. (To combine a preset with the published value of a
+    parameter it changes, choose the ``default`` preset and set the others.)
+    """
+    base = preset(preset_name)
+    published = preset("default")
+    changes = {}
+    for name, value in values.items():
+        if name not in SPECS:
+            raise ParameterError(_unknown_message(name))
+        if SPECS[name].coerce(value) != published[name]:
+            changes[name] = value
+    return base.replace(**changes)
+
+
 def parse_assignment(text: str) -> tuple[str, str]:
     """Split a command-line ``NAME=VALUE`` into its name and raw value."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise ParameterError(f"expected NAME=VALUE, got {text!r}")
-    name = name.strip()
+    name, value = _split_assignment(text)
     if name not in SPECS:
         raise ParameterError(_unknown_message(name))
-    return name, value.strip()
+    return name, value
 
 
 def parameter_table() -> list[dict[str, str]]:

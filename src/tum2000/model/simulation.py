@@ -1,4 +1,14 @@
-"""``simulate``: parameters and a seed in, a dataset out."""
+"""``simulate``: parameters and a seed in, a dataset out.
+
+Before any work the parameters, seed, target and the estimated memory
+(:func:`tum2000.limits.check_memory`) are checked. The run goes to the compiled
+engine or one of Brian2's targets (:func:`tum2000.model.engine.run_on_target`;
+Brian2 itself is imported with Ctrl-C left as Python's,
+:func:`tum2000.interruption.prepare_brian2`), and a run that did not reach the
+end of its span (Brian2 stops early, and *normally*, on a stop request) is
+refused with :class:`tum2000.errors.IncompleteRun`, so a cut-short simulation
+is never returned, saved or cached.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,9 @@ import numpy as np
 import xarray as xr
 
 from .. import dataset
-from .brian_model import TARGETS, run_network
+from ..errors import BadInput, IncompleteRun
+from ..interruption import stage
+from .engine import TARGETS, run_on_target
 from .network import Network, draw_network
 from .parameters import PATHWAYS, Parameters, preset
 from ..provenance import code_version, library_versions
@@ -45,7 +57,7 @@ def pathway_summary(net: Network) -> dict[str, np.ndarray]:
 
 
 def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 1, *,
-             target: str = "numpy", progress: bool = False) -> xr.Dataset:
+             target: str = "auto", progress: bool = False) -> xr.Dataset:
     """Simulate the network and return its dataset (see :mod:`tum2000.dataset`).
 
     Parameters
@@ -56,16 +68,19 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
     seed
         Seeds every random draw (network, parameters, inputs, initial state).
     target
-        Brian2 code-generation target: "numpy" (no compilation), "cython"
-        or "cpp_standalone". All give the same spikes for the same seed.
+        "auto" (the compiled engine, :mod:`tum2000.model.engine`, when a C++
+        compiler exists, else Brian2's numpy target), "engine", or one of
+        Brian2's targets: "numpy" (no compilation), "cython",
+        "cpp_standalone". All give the same dataset for the same seed.
     progress
         Print progress lines to stderr during long runs.
     """
     params = as_parameters(params)
-    if target not in TARGETS:
-        raise ValueError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
+    check_request(params, seed, target)
     net = draw_network(params, seed)
-    run = run_network(params, net, target=target, progress=progress)
+    run = run_on_target(params, net, target=target, progress=progress)
+    check_complete(params, run.simulated_ms)
+    stage("replay")
     if progress:
         print(f"  replaying {run.spike_step.size:,} spikes through {net.n_synapses:,} "
               "synapses for the mean x and u", file=sys.stderr, flush=True)
@@ -83,4 +98,26 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
         pathway_summary=pathway_summary(net),
         burn_in_spike_time_ms=(run.spike_step[~recorded] - first) * dt,
         burn_in_spike_neuron=run.spike_neuron[~recorded],
+        simulated_ms=run.simulated_ms,
     )
+
+
+def check_request(params: Parameters, seed: Any, target: str) -> None:
+    """Everything about a simulation that can be refused before it starts:
+    the seed, the target and the estimated memory (:class:`BadInput`)."""
+    from ..limits import check_memory
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise BadInput(f"seed must be an integer >= 0, got {seed!r}")
+    if target not in TARGETS:
+        raise BadInput(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
+    check_memory(params)
+
+
+def check_complete(params: Parameters, simulated_ms: float) -> None:
+    """Refuse a run that stopped before burn-in + duration (:class:`IncompleteRun`)."""
+    full = dataset.full_span_ms(params)
+    if not simulated_ms >= full - 0.5 * params["dt_ms"]:
+        raise IncompleteRun(
+            f"the simulation stopped at {simulated_ms:g} ms of {full:g} ms "
+            "(burn-in + duration): nothing was saved or cached")

@@ -1,0 +1,397 @@
+"""Execute notebooks with papermill: one notebook, or every notebook of the book.
+
+Guarantees:
+
+* the kernel is this Python (``sys.executable``), whatever kernels are
+  registered, so ``tum2000 run`` works after a plain ``pip install``; it talks
+  to us over local (ipc) sockets, which also avoids ipykernel's "Kernel is
+  running over TCP without encryption" warning on every notebook;
+* a notebook is executed into a temporary file beside its output and renamed
+  into place only when every cell ran: a failed or interrupted run never
+  replaces (or deletes) the previous good executed notebook. A failure keeps
+  the executed notebook with its error as ``NAME.failed.ipynb`` for inspection;
+* Ctrl-C or SIGTERM interrupts the kernel (as Jupyter's interrupt button does),
+  waits for it to clean up and shuts it down; the temporary file and every file
+  the notebook's cells wrote in its folder are removed, files they replaced are
+  restored (:func:`tum2000.atomic.restorable_folder`): the folder is left as it
+  was found. (Simulations that finished before the interruption stay in the
+  dataset cache: they are complete.)
+
+Papermill runs in a worker thread: the main thread keeps receiving signals
+(nbclient would otherwise replace the process's SIGINT/SIGTERM handlers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..atomic import atomic_path, restorable_folder
+from ..errors import ComputationFailed, Interrupted
+from ..interruption import release_stages, stage
+from .layout import EXECUTED, SOURCE, find_notebook, find_root, source_notebooks
+from .parameters import check_parameters, plan
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+KERNEL_START_TIMEOUT_S = 120
+INTERRUPT_GRACE_S = 20.0
+"""How long an interrupted kernel may take to clean up before it is killed."""
+
+
+class BookError(ComputationFailed):
+    """A notebook failed to execute or the book failed to build."""
+
+
+class _Cancelled(Exception):
+    """Raised in the papermill thread to stop before the next cell. An ordinary
+    exception, not a KeyboardInterrupt: asyncio then still runs nbclient's
+    clean-up (the kernel's shut-down, the last save) before the thread ends."""
+
+
+# --- the kernel: this Python, over ipc ----------------------------------------------------
+
+def this_python_kernel_spec():
+    """A kernel spec that runs ipykernel on this interpreter."""
+    from jupyter_client.kernelspec import KernelSpec
+
+    return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
+                            "{connection_file}"],
+                      display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} "
+                                   "(tum2000)", language="python", metadata={})
+
+
+@dataclass
+class _Run:
+    """Shared between the main thread and the thread that runs papermill."""
+
+    sockets: Path
+    managers: list = field(default_factory=list)
+    cancelled: bool = False
+    first_code_cell: int | None = None
+
+
+def _manager_class(run: _Run):
+    from jupyter_client import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class ThisPythonKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"],
+                                    default_value="ipc" if os.name == "posix" else "tcp",
+                                    config=True)
+
+        def __init__(self, **kwargs: Any):
+            super().__init__(**kwargs)
+            if self.transport == "ipc":  # sockets in a private folder, removed after the run
+                self.ip = str(run.sockets / "kernel")
+            run.managers.append(self)
+
+        @property
+        def kernel_spec(self):  # the registered kernels do not matter
+            return this_python_kernel_spec()
+
+    return ThisPythonKernelManager
+
+
+def _signal_kernels(run: _Run, signum: int) -> None:
+    for manager in run.managers:
+        provisioner = getattr(manager, "provisioner", None)
+        pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+        with contextlib.suppress(OSError, TypeError):
+            if pgid:
+                os.killpg(pgid, signum)
+            elif pid:
+                os.kill(pid, signum)
+
+
+def _wait_for_kernels(run: _Run, timeout: float = 10.0) -> None:
+    """Let every kernel process end (killed after ``timeout``), so that none
+    outlives us and prints to the terminal after our last line."""
+    import subprocess
+
+    for manager in run.managers:
+        process = getattr(getattr(manager, "provisioner", None), "process", None)
+        if process is None:
+            continue
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_kernels(run, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout)
+
+
+# --- one notebook ---------------------------------------------------------------------------
+
+def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
+               progress: bool, log_output: bool, run: _Run) -> None:
+    import papermill
+
+    def on_cell_start(cell, cell_index):
+        if run.cancelled:
+            raise _Cancelled("interrupted")
+
+    def on_cell_executed(cell, cell_index, execute_reply):
+        if run.first_code_cell is None and "parameters" not in cell.metadata.get("tags", []) \
+                and "injected-parameters" not in cell.metadata.get("tags", []):
+            run.first_code_cell = cell_index
+            stage("notebook")
+
+    papermill.execute_notebook(
+        str(source), str(target), parameters=dict(values), cwd=str(cwd),
+        progress_bar=progress, log_output=log_output, start_timeout=KERNEL_START_TIMEOUT_S,
+        kernel_manager_class=_manager_class(run), on_cell_start=on_cell_start,
+        on_cell_executed=on_cell_executed)
+
+
+def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
+                       progress: bool, log_output: bool) -> None:
+    """Run papermill in a worker thread; on Ctrl-C/SIGTERM stop the kernel cleanly."""
+    import shutil
+    import tempfile
+
+    run = _Run(Path(tempfile.mkdtemp(prefix="tum2000-kernel-")))
+    try:
+        _run_in_thread(run, source, values, target, cwd, progress, log_output)
+    finally:
+        shutil.rmtree(run.sockets, ignore_errors=True)
+
+
+def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
+                   progress: bool, log_output: bool) -> None:
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            _papermill(source, values, target, cwd, progress, log_output, run)
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=work, name=f"papermill {source.name}", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        run.cancelled = True
+        release_stages()
+        _signal_kernels(run, signal.SIGINT)  # the cell stops and cleans up, as in Jupyter
+        worker.join(INTERRUPT_GRACE_S)
+        if worker.is_alive():
+            _signal_kernels(run, signal.SIGKILL)
+            worker.join(INTERRUPT_GRACE_S)
+        _wait_for_kernels(run)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def _failure(source: Path, err: BaseException, failed: Path | None) -> BookError:
+    import papermill
+
+    where = f" (the executed notebook with the error: {failed})" if failed else ""
+    if isinstance(err, papermill.PapermillExecutionError):
+        return BookError(f"{source.name} failed in cell {err.exec_count}: "
+                         f"{err.ename}: {str(err.evalue).splitlines()[0] if err.evalue else ''}"
+                         f"{where}")
+    text = str(err).strip().splitlines()
+    return BookError(f"{source.name} failed: {type(err).__name__}"
+                     f"{': ' + text[0] if text else ''}{where}")
+
+
+def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: bool = True,
+            log_output: bool = False, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Execute ``source`` with checked ``values`` into ``output`` (see the module's doc).
+
+    ``metadata`` goes into the executed notebook under ``tum2000``. Papermill
+    writes into a private temporary folder (so a write that comes late, after
+    an interruption, cannot land beside the output); the result is copied
+    into place atomically when every cell ran.
+    """
+    import shutil
+    import tempfile
+
+    import papermill
+
+    failed = output.with_suffix(".failed.ipynb")
+    started = time.perf_counter()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with restorable_folder(output.parent, keep=lambda path: path == failed), \
+            tempfile.TemporaryDirectory(prefix="tum2000-notebook-") as private:
+        result = Path(private) / output.name
+        try:
+            _execute_in_thread(source, values, result, output.parent, progress, log_output)
+        except KeyboardInterrupt:
+            raise
+        except papermill.PapermillExecutionError as err:
+            if err.ename == "KeyboardInterrupt":  # the kernel itself was interrupted
+                raise Interrupted("SIGINT") from None
+            _keep_failed(result, failed)
+            raise _failure(source, err, failed) from None
+        except Exception as err:  # noqa: BLE001 - a dead kernel, a timeout: one line
+            kept = _keep_failed(result, failed)
+            raise _failure(source, err, failed if kept else None) from None
+        _mark(result, {**(metadata or {}), "parameters": dict(values),
+                       "seconds": round(time.perf_counter() - started, 1)})
+        with atomic_path(output) as tmp:
+            shutil.copyfile(result, tmp)
+    failed.unlink(missing_ok=True)
+    return output
+
+
+def _keep_failed(result: Path, failed: Path) -> bool:
+    """The executed notebook with its error, beside the output, for inspection."""
+    import shutil
+
+    if not result.is_file() or not result.stat().st_size:
+        return False
+    with atomic_path(failed) as tmp:
+        shutil.copyfile(result, tmp)
+    return True
+
+
+def _mark(executed: Path, metadata: Mapping[str, Any]) -> None:
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata["tum2000"] = dict(metadata)
+    # The injected-parameters cell shows which values differ from the defaults;
+    # papermill's own metadata (paths of this machine) is not for the reader.
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("papermill", None)
+    nbformat.write(nb, executed)
+
+
+def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | None = None,
+                 output: str | os.PathLike | None = None, progress: bool = True, *,
+                 root: str | os.PathLike | None = None, log_output: bool = False) -> Path:
+    """Execute one notebook with papermill and return the executed notebook's path.
+
+    ``notebook`` is a path or the name of one of the book's notebooks (the
+    book is found from the working directory, or ``root``). ``parameters``
+    maps declared names to values or strings; every check
+    (:func:`tum2000.book.parameters.check_parameters`) and the output's place
+    are verified before a kernel starts. ``output`` defaults to
+    ``output/notebooks/<name>.ipynb``; the notebook runs in the output's folder.
+    """
+    from ..outputs import check_output
+
+    source = find_notebook(notebook, root)
+    values = check_parameters(source, parameters, root)
+    output = Path(output) if output is not None else Path("output/notebooks") / source.name
+    check_output(output, "notebook", "--out")
+    if output.resolve() == source.resolve():
+        from ..errors import BadInput
+
+        raise BadInput(f"--out {output} is the notebook's source: give another file")
+    return execute(source, values, output, progress=progress, log_output=log_output)
+
+
+# --- every notebook of the book -----------------------------------------------------------------
+
+def package_hash() -> str:
+    """SHA-256 of every module of the package (simulation, analysis, figures)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def execution_key(source: Path, values: Mapping[str, Any], code: str | None = None) -> str:
+    """What an executed notebook depends on: its source, parameters, package code."""
+    text = json.dumps({"source": hashlib.sha256(source.read_bytes()).hexdigest(),
+                       "parameters": dict(sorted(values.items())),
+                       "code": code or package_hash(), "kernel": sys.executable},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_key(executed: Path) -> str | None:
+    try:
+        meta = json.loads(executed.read_text())["metadata"]
+        return meta.get("tum2000", {}).get("execution_key")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def sync_pages(root: Path) -> None:
+    """Copy the book's non-notebook files into the executed tree (only if changed)."""
+    import shutil
+
+    source, target = root / SOURCE, root / EXECUTED
+    wanted = set()
+    for path in source.rglob("*"):
+        rel = path.relative_to(source)
+        if rel.parts[0] in (EXECUTED.name, "_ext") or path.is_dir() \
+                or path.suffix == ".ipynb" or ".ipynb_checkpoints" in rel.parts \
+                or "__pycache__" in rel.parts:
+            continue
+        wanted.add(rel)
+        dest = target / rel
+        if not dest.exists() or dest.read_bytes() != path.read_bytes():
+            with atomic_path(dest) as tmp:
+                shutil.copyfile(path, tmp)
+    notebooks = {p.relative_to(source) for p in source_notebooks(root)}
+    for path in list(target.rglob("*")):
+        rel = path.relative_to(target)
+        # Only stale pages go; files the notebooks wrote (datasets, figures) stay.
+        if path.is_file() and rel not in wanted and rel not in notebooks \
+                and path.suffix in (".md", ".ipynb", ".bib") \
+                and not path.name.endswith(".failed.ipynb"):
+            path.unlink()
+
+
+def execute_all(parameter_sets: Mapping[str, Any] | None = None, quick: bool = False,
+                root: str | os.PathLike | None = None, progress: bool = True,
+                force: bool = False) -> list[Path]:
+    """Execute every notebook whose key changed into ``book/_executed``.
+
+    Every parameter of every notebook is checked before the first one runs.
+    All notebooks are attempted; failures are collected and raised together as
+    a :class:`BookError`. A notebook that fails keeps its previous good
+    executed copy (the failed one is beside it, as ``NAME.failed.ipynb``).
+    """
+    root = Path(root) if root is not None else find_root()
+    jobs = plan(parameter_sets, quick, root)
+    code = package_hash()
+    failures: list[str] = []
+    outputs: list[Path] = []
+    sync_pages(root)
+    for i, (source, values) in enumerate(jobs, 1):
+        rel = source.relative_to(root / SOURCE)
+        executed = root / EXECUTED / rel
+        key = execution_key(source, values, code)
+        outputs.append(executed)
+        if not force and executed.exists() and stored_key(executed) == key:
+            say(progress, f"[{i}/{len(jobs)}] {rel}: unchanged, not re-executed")
+            continue
+        say(progress, f"[{i}/{len(jobs)}] executing {rel}"
+            + (f" with {values}" if values else ""))
+        started = time.perf_counter()
+        try:
+            execute(source, values, executed, progress=False,
+                    metadata={"execution_key": key})
+        except BookError as err:
+            failures.append(str(err))
+            say(progress, f"      FAILED: {failures[-1]}")
+            continue
+        say(progress, f"      done in {time.perf_counter() - started:.1f} s")
+    if failures:
+        raise BookError(f"{len(failures)} notebook(s) failed: " + "; ".join(failures))
+    return outputs
+
+
+def say(progress: bool, text: str) -> None:
+    if progress:
+        print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,29 @@
+"""Mean-field theory of the network: why and when population spikes happen.
+
+* :mod:`~tum2000.meanfield.synapse`: one synapse driven at a constant rate
+  (periodic and Poisson trains; depression and facilitation), hand-solvable;
+* :mod:`~tum2000.meanfield.constants`: the rate models' constants from the
+  network's parameters (mean in-degree, truncated-normal means, couplings);
+* :mod:`~tum2000.meanfield.transfer`: the LIF transfer function;
+* :mod:`~tum2000.meanfield.rate_model`: the heterogeneous E-I rate model
+  (:func:`simulate_rate_model`), deterministic or with finite-size noise;
+* :mod:`~tum2000.meanfield.reduced`: the slow-fast picture (S-curve, fold,
+  critical x, nullclines);
+* :mod:`~tum2000.meanfield.comparison`: rate model against network over seeds
+  and parameters (:func:`network_runs`, :func:`parameter_dependence`).
+
+The mean-field equation for x is that of Tsodyks, Pawelzik & Markram (1998),
+Neural Computation 10:821.
+"""
+
+from . import synapse
+from .comparison import network_runs, parameter_dependence, pooled, rate_model_events
+from .constants import constants
+from .rate_model import RateModel, simulate_rate_model
+from .reduced import critical_x, s_curve
+from .synapse import CV_REGULAR_MAX
+
+
+__all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "critical_x", "network_runs",
+           "parameter_dependence", "pooled", "rate_model_events", "s_curve",
+           "simulate_rate_model", "synapse"]

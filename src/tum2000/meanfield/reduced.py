@@ -1,0 +1,235 @@
+"""Why a population spike fires: the slow-fast picture of a reduced model.
+
+The synaptic input s (mV) of the excitatory population is fast (tau_I = 3 ms)
+and the recovered fraction x is slow (tau_rec ~ 800 ms). For a frozen x the
+fast input settles where
+
+    s = J U x E(s),        E(s) = mean over neurons of phi(b + s),
+
+with b spread uniformly over [theta - w/2, theta + w/2] (the neurons with
+b > theta fire even without recurrent input). Plotted against x, the
+solutions form an S-shaped curve: a low branch (few neurons firing), a middle
+unstable branch and a high branch (everybody firing). The low branch ends in a
+fold (saddle-node) at a critical x_c: while x < x_c the network sits on the
+low branch and x recovers; when x reaches x_c the low state disappears and the
+activity jumps to the high branch, a population spike, which uses up x and
+brings the network back. Noise (a finite network) triggers the jump a little
+before the fold.
+
+* Threshold-linear units, phi(b + s) = g [b + s - theta]_+: for
+  s <= w/2 the fixed points are
+  ``E = w [(1 - g a/2) +- sqrt(1 - g a)] / (g a^2)`` with ``a = J U x``, and
+  they merge at the fold ``x_c = 1/(g J U)``.
+* LIF units: the slope of E(s) at small s is ``(phi_top - phi_bottom)/w`` ~
+  ``phi_top/w`` (the top neuron's rate; the bottom ones are silent), so the
+  loop gain reaches 1 near ``x_c ~ w/(J U phi_top)`` (:func:`critical_x`).
+  The exact curve of a large population (:func:`s_curve`) bends less: phi is
+  concave above threshold, its largest gain along the low branch
+  (:func:`max_loop_gain`) stays below 1, and a deterministic population
+  never jumps; the finite network's fluctuations do it once the gain is
+  close to 1.
+* Inhibition (:func:`critical_x` with ``inhibition=True``): the inhibitory
+  population, driven through facilitating E->I synapses (release fraction
+  ``U + (1 - U) u``), responds within tau_I and cancels part of the
+  excitatory gain; the critical x moves up.
+
+J, U and the spread come from the network's :class:`Parameters`
+(:mod:`.constants`). Rates in 1/ms inside, Hz in outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ..model.parameters import Parameters
+from .constants import Constants, constants
+from .transfer import BinAveragedRate, population_phi
+
+
+# --- threshold-linear units (hand-solvable) -------------------------------------
+
+def threshold_linear_rates(x, g: float, J: float, U: float, w: float) -> tuple[np.ndarray, np.ndarray]:
+    """The two roots E of the threshold-linear fixed-point equation at recovered fraction x.
+
+    Units ``g [b + s - theta]_+`` (g in 1/(ms mV)), b uniform over a width w
+    (mV) centred on theta, input ``s = J U x E``. While s <= w/2 (the bottom
+    unit silent) the fixed points solve a quadratic with the roots returned
+    here. The lower one is the low state (its s stays below w/2 up to the
+    fold); the upper one lies beyond s = w/2, where the quadratic no longer
+    holds, and is not a fixed point of unbounded threshold-linear units (the
+    rate then grows without limit). Both merge at the fold ``g J U x = 1``;
+    NaN beyond it.
+    """
+    a = J * U * np.asarray(x, dtype=np.float64)
+    ga = g * a
+    root = np.sqrt(np.where(ga <= 1.0, 1.0 - ga, np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = w * ((1.0 - ga / 2.0) - root) / (g * a ** 2)
+        mid = w * ((1.0 - ga / 2.0) + root) / (g * a ** 2)
+    # x -> 0: the low state is the uncoupled one, E = g w / 8
+    low = np.where(a == 0, g * w / 8.0, low)
+    return low, mid
+
+
+def threshold_linear_fold(g: float, J: float, U: float) -> float:
+    """Critical x of threshold-linear units: ``1 / (g J U)``."""
+    return 1.0 / (g * J * U)
+
+
+# --- LIF units --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SCurve:
+    """Fixed points of the fast input for frozen slow variables, parametrised by s_E.
+
+    ``x`` is the recovered fraction at which input ``s_mV`` is a fixed point,
+    ``rate_hz`` the excitatory population's rate there (and ``rate_inh_hz``
+    the inhibitory one, NaN without inhibition). ``x_c``/``rate_c_hz``/``s_c``
+    locate the fold that ends the low branch: NaN when x rises monotonically
+    with s (no fold in range, the case of LIF populations).
+    """
+
+    s_mV: np.ndarray
+    x: np.ndarray
+    rate_hz: np.ndarray
+    rate_inh_hz: np.ndarray
+    x_c: float
+    rate_c_hz: float
+    s_c: float
+
+
+def _population_rate(params_consts: Constants, population: str) -> BinAveragedRate:
+    """E(s) (1/ms): phi averaged over the population's uniform background inputs."""
+    n = params_consts.populations[population]
+    half = n.I_b_spread_mV / 2.0
+    return BinAveragedRate(n, np.array([n.I_b_center_mV - half]),
+                           np.array([n.I_b_center_mV + half]))
+
+
+def s_curve(params: Parameters, *, inhibition: bool = False, x_IE: float = 1.0,
+            x_EI: float = 1.0, u_EI: float = 0.0, x_II: float = 1.0, u_II: float = 0.0,
+            s_range_mV: tuple[float, float] = (-30.0, 30.0), n_points: int = 1201) -> SCurve:
+    """The S-shaped curve of fixed points of the reduced model and its lower fold.
+
+    Without ``inhibition``: one excitatory population, ``s = J_EE U_EE x E(s)``.
+    With it, the inhibitory population settles with the excitatory input too:
+    ``s_E = J_EE U x E(s_E) + J_IE U_IE x_IE I(s_I)`` and
+    ``s_I = J_EI rho_EI x_EI E(s_E) + J_II rho_II x_II I(s_I)``, with the
+    slow variables of the other pathways frozen at the given values and
+    rho = U + (1 - U) u on the facilitating ones.
+    """
+    c = constants(params)
+    rate_e = _population_rate(c, "E")
+    rate_i = _population_rate(c, "I")
+    ee, ie, ei, ii = (c.pathways[p] for p in ("EE", "IE", "EI", "II"))
+    s = np.linspace(*s_range_mV, n_points)
+    E = rate_e(s)[..., 0]
+    inh = np.full(s.size, np.nan)
+    inhibitory_input = np.zeros(s.size)
+    if inhibition:
+        rho_ei = ei.U + (1.0 - ei.U) * u_EI if ei.facilitating else ei.U
+        rho_ii = ii.U + (1.0 - ii.U) * u_II if ii.facilitating else ii.U
+        drive = ei.J_mV_ms * rho_ei * x_EI * E
+        self_gain = ii.J_mV_ms * rho_ii * x_II        # negative
+        # s_I - self_gain I(s_I) = drive: increasing in s_I, one root
+        for k in range(s.size):
+            f = lambda si: si - self_gain * rate_i(si)[0] - drive[k]  # noqa: E731
+            lo, hi = drive[k] + self_gain * rate_i(drive[k])[0] - 1.0, drive[k] + 1.0
+            s_i = brentq(f, lo, hi, xtol=1e-10)
+            inh[k] = rate_i(s_i)[0]
+        inhibitory_input = ie.J_mV_ms * ie.U * x_IE * inh
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = (s - inhibitory_input) / (ee.J_mV_ms * ee.U * E)
+    valid = np.isfinite(x) & (x >= 0)
+    x_c = rate_c = s_c = np.nan
+    idx = np.flatnonzero(valid)
+    if idx.size > 2:
+        xv = x[idx]
+        # the low branch rises from x = 0; its end is the first local maximum
+        falls = np.flatnonzero(np.diff(xv) < 0)
+        if falls.size:
+            k = idx[falls[0]]
+            x_c, rate_c, s_c = float(x[k]), float(E[k] * 1000.0), float(s[k])
+    return SCurve(s_mV=s, x=np.where(valid, x, np.nan), rate_hz=E * 1000.0,
+                  rate_inh_hz=inh * 1000.0, x_c=x_c, rate_c_hz=rate_c, s_c=s_c)
+
+
+def max_loop_gain(curve: SCurve) -> float:
+    """Largest gain ``s E'(s) / E(s)`` of the excitatory loop along the low branch.
+
+    At a fixed point of ``s = J U x E(s)`` the loop gain is ``J U x E'(s)``
+    = ``s E'(s)/E(s)``; a fold needs it to reach 1. Computed without
+    inhibition from the curve's ``s_mV`` and ``rate_hz``.
+    """
+    s, E = curve.s_mV, curve.rate_hz
+    slope = np.gradient(E, s)
+    ok = (s > 0) & (E > 0)
+    return float(np.max(s[ok] * slope[ok] / E[ok])) if ok.any() else np.nan
+
+
+@dataclass(frozen=True)
+class CriticalX:
+    """The slope estimate of the fold and its ingredients (rates in Hz, slopes in Hz/mV)."""
+
+    x_c: float              # critical x of the EE synapses
+    x_c_excitation_only: float
+    phi_top_hz: float       # rate of the neuron with the largest background input
+    E_slope_hz_per_mV: float
+    I_rate_hz: float        # inhibitory rate at the operating point (NaN without inhibition)
+    I_slope_hz_per_mV: float
+    inhibitory_gain_mV_ms: float  # kappa: excitatory loop gain cancelled by fast inhibition
+
+
+def critical_x(params: Parameters, *, inhibition: bool = True, x_IE: float = 1.0,
+               x_EI: float = 1.0, u_EI: float = 0.0, x_II: float = 1.0,
+               u_II: float = 0.0) -> CriticalX:
+    """Where the linearised excitatory loop gain reaches 1 (the fold estimate).
+
+    At the bottom of the S-curve (s_E -> 0) the excitatory rate grows with
+    its input at ``E' = (phi_top - phi_bottom)/w = phi_top/w`` (only neurons
+    above threshold fire, and the top one's rate sets the slope), so the gain
+    of the loop ``J_EE U x E'`` reaches 1 at ``x_c = w/(J_EE U phi_top)``.
+    A fast inhibitory population (driven through E->I with release fraction
+    ``rho_EI = U + (1 - U) u_EI``, inhibiting itself through I->I) feeds
+    back ``kappa E'`` with
+    ``kappa = |J_IE| U_IE x_IE J_EI rho_EI x_EI I' / (1 + |J_II| rho_II x_II I')``,
+    I' its slope at its operating point (excitatory rate E(0)), so
+    ``x_c = (1/E' + kappa) / (J_EE U_EE)``. The slow variables of the other
+    pathways are given (defaults: at rest).
+    """
+    c = constants(params)
+    n_e, n_i = c.populations["E"], c.populations["I"]
+    ee, ie, ei, ii = (c.pathways[p] for p in ("EE", "IE", "EI", "II"))
+    w = n_e.I_b_spread_mV
+    phi_e, phi_i = population_phi(n_e), population_phi(n_i)
+    top = float(phi_e(n_e.I_b_center_mV + w / 2.0))
+    slope = (top - float(phi_e(n_e.I_b_center_mV - w / 2.0))) / w if w > 0 else np.inf
+    x_e = float(1.0 / (slope * ee.J_mV_ms * ee.U)) if slope > 0 else np.inf
+    if not inhibition:
+        return CriticalX(x_e, x_e, top * 1e3, slope * 1e3, np.nan, np.nan, 0.0)
+    rho_ei = ei.U + (1.0 - ei.U) * u_EI if ei.facilitating else ei.U
+    rho_ii = ii.U + (1.0 - ii.U) * u_II if ii.facilitating else ii.U
+    rate_i = _population_rate(c, "I")
+    drive = ei.J_mV_ms * rho_ei * x_EI * float(_population_rate(c, "E")(0.0)[0])
+    self_gain = ii.J_mV_ms * rho_ii * x_II                        # <= 0
+    s_i = brentq(lambda si: si - self_gain * rate_i(si)[0] - drive, drive - 200.0,
+                 drive + 1.0, xtol=1e-10)
+    w_i = n_i.I_b_spread_mV
+    i_slope = ((float(phi_i(n_i.I_b_center_mV + w_i / 2 + s_i))
+                - float(phi_i(n_i.I_b_center_mV - w_i / 2 + s_i))) / w_i if w_i > 0
+               else float(np.gradient(phi_i(n_i.I_b_center_mV + s_i + np.array([-1e-3, 1e-3])),
+                                      1e-3)[0]))
+    kappa = (abs(ie.J_mV_ms) * ie.U * x_IE * ei.J_mV_ms * rho_ei * x_EI * i_slope
+             / (1.0 + abs(self_gain) * i_slope))
+    x_c = float((1.0 / slope + kappa) / (ee.J_mV_ms * ee.U)) if slope > 0 else np.inf
+    return CriticalX(x_c, x_e, top * 1e3, slope * 1e3, float(rate_i(s_i)[0]) * 1e3,
+                     i_slope * 1e3, float(kappa))
+
+
+def x_nullcline(params: Parameters, rate_hz) -> np.ndarray:
+    """x where dx/dt = 0 for a homogeneous population at ``rate_hz``: ``1/(1 + U tau_rec r)``."""
+    ee = constants(params).pathways["EE"]
+    return 1.0 / (1.0 + ee.U * ee.tau_rec_ms * np.asarray(rate_hz, dtype=np.float64) / 1000.0)
