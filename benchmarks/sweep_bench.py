@@ -15,7 +15,7 @@ Each command runs as a child process; wall time with ``time.perf_counter``,
 peak memory (the largest process, ``os.wait4``). Timings on a shared machine
 are noisy: compare the ratios printed, measured in one session.
 
-Usage: python benchmarks/sweep_bench.py [--quick] [--target numpy|cython]
+Usage: python benchmarks/sweep_bench.py [--quick] [--target auto|numpy|cython]
        [--skip-reference] [--json FILE]
 """
 
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="4 values x 2 seeds instead of 8 x 8 (a smoke run)")
-    parser.add_argument("--target", default="numpy", choices=("numpy", "cython"),
-                        help="Brian2 target of the runs (default numpy)")
+    parser.add_argument("--target", default="auto", choices=("auto", "numpy", "cython"),
+                        help="where the runs simulate (default auto: the compiled engine)")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)

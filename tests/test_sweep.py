@@ -76,6 +76,16 @@ def test_sweep_gives_the_numbers_of_serial_runs(swept):
 
 def test_sweep_result_carries_units_and_provenance(swept, tmp_path):
     base, _, result = swept
+    for name in ("exc_rate_hz", "full_ps_rate_hz", "x_mean", "error"):
+        assert result[name].dims == ("I_b_spread_mV", "seed"), name
+    assert list(result["seed"].values) == SEEDS
+    assert result.attrs["n_runs"] == 4 and result.attrs["n_failed"] == 0
+    assert result.attrs["format"] == "tum2000-sweep/1"
+    assert "I_b_spread_mV=0.5,1 --seeds 2" in result.attrs["command"]
+    # the synchrony measures a sweep skips are not kept as empty variables
+    assert "spike_contrast" not in result and "cv_isi_exc" not in result
+    assert result["full_ps_rate_hz"].attrs["units"] == "Hz"
+    assert result["full_ipi_ms_mean"].attrs["units"] == "ms"
     assert result["exc_rate_hz"].attrs["units"] == "Hz"
     assert result["mean_ipi_ms"].attrs["units"] == "ms"
     assert result["I_b_spread_mV"].attrs["units"] == "mV"
@@ -117,6 +127,22 @@ def test_a_resumed_sweep_reanalyses_without_resimulating(swept):
     assert lookup_summary(params, 2, statistics_version(), directory) is not None
 
 
+def test_a_resumed_sweep_simulates_only_the_missing_runs(swept):
+    base, directory, result = swept
+    params = base.replace(I_b_spread_mV=0.5)
+    missing = cache_path(params, 1, directory)
+    missing.unlink()  # as if the sweep had been stopped before this run
+    summary_path(params, 1, statistics_version(), directory).unlink()
+    others = {p: p.stat().st_mtime_ns for p in directory.glob("sim-*.nc")}
+    assert len(others) == 3
+    again = run_sweep(base, GRID, SEEDS, n_workers=1, directory=directory)
+    assert again.attrs["runs_computed"] == 1 and again.attrs["runs_cached"] == 3
+    assert missing.exists()  # simulated again ...
+    assert {p: p.stat().st_mtime_ns for p in others} == others  # ... and nothing else
+    assert len(list(directory.glob("sim-*.nc"))) == 4
+    xr.testing.assert_identical(again.drop_attrs(), result.drop_attrs())
+
+
 def test_a_failing_point_is_recorded_and_the_rest_kept(tmp_path):
     base = tum2000.preset("default", **SHORT)
     # A directory where one run's summary must be written: that run fails when
@@ -142,7 +168,32 @@ def test_zipped_axis_and_grid_points(tmp_path, monkeypatch):
     grid = make_grid({"EE_U": [0.4, 0.5]}, [{"N_exc": [40, 80], "N_inh": ["10", "20"]}])
     assert grid.shape == (2, 2) and len(grid) == 4
     assert grid.point((1, 0)) == {"EE_U": 0.5, "N_exc": 40, "N_inh": 10}
+    assert [grid.point(i) for i in grid.indices()] == [
+        {"EE_U": 0.4, "N_exc": 40, "N_inh": 10}, {"EE_U": 0.4, "N_exc": 80, "N_inh": 20},
+        {"EE_U": 0.5, "N_exc": 40, "N_inh": 10}, {"EE_U": 0.5, "N_exc": 80, "N_inh": 20}]
     assert tum2000.sweep_grid.Grid.from_json(grid.to_json()) == grid
+
+
+def test_command_line_grids_and_seeds_expand():
+    from tum2000.cli import make_parser
+    from tum2000.sweep_cli import grid_options, seeds_of
+    from tum2000.sweep_grid import make_grid
+
+    args = make_parser().parse_args(
+        ["sweep", "--grid", "EE_U=0.4,0.5", "--grid-zip", "N_exc=400,1600", "N_inh=100,400",
+         "p_connect=0.1,0.025", "--seeds", "3", "--out", "s.nc"])
+    grid, zipped = grid_options(args.grid, args.grid_zip)
+    assert grid == {"EE_U": ["0.4", "0.5"]}
+    assert zipped == [{"N_exc": ["400", "1600"], "N_inh": ["100", "400"],
+                       "p_connect": ["0.1", "0.025"]}]
+    assert seeds_of(args) == [1, 2, 3]
+    checked = make_grid(grid, zipped, tum2000.preset("default"))
+    assert checked.shape == (2, 2) and [a.name for a in checked.axes] == ["EE_U", "N_exc"]
+    assert checked.point((0, 1)) == {"EE_U": 0.4, "N_exc": 1600, "N_inh": 400,
+                                     "p_connect": 0.025}
+    listed = make_parser().parse_args(["sweep", "--grid", "EE_U=0.4", "--seed-list", "7,3",
+                                       "--out", "s.nc"])
+    assert seeds_of(listed) == [7, 3]
 
 
 # --- committed sweep results ------------------------------------------------------

@@ -25,7 +25,6 @@ def sweep(*args, env=None, timeout=600):
 
 @pytest.mark.parametrize("args,fragment", [
     (["--grid", "I_b_sprad_mV=0.5,1"], "unknown parameter 'I_b_sprad_mV'"),
-    (["--grid", "p_connect=0.1,2"], "p_connect must be a number in (0, 1], got 2.0"),
     (["--grid", "I_b_spread_mV="], "grid I_b_spread_mV has no values"),
     (["--grid", "I_b_spread_mV=0.5,,1"], "grid I_b_spread_mV has an empty value"),
     (["--grid", "I_b_spread_mV=0.5,0.5"], "lists the value 0.5 twice"),
@@ -47,6 +46,23 @@ def test_a_bad_grid_exits_2_before_any_work(tmp_path, args, fragment):
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert fragment in lines[0]
     assert not out.exists() and not cache.exists()  # nothing run, nothing written
+
+
+@pytest.mark.parametrize("assignment", ["p_connect=2", "N_exc=0.5", "I_b_spread_mV=-1",
+                                        "allow_autapses=maybe", "EE_A_mvolt=1"])
+def test_grid_values_are_refused_with_the_message_of_set(tmp_path, assignment):
+    name, value = assignment.split("=")
+    refused = subprocess.run(
+        [sys.executable, "-m", "tum2000.cli", "simulate", "--set", assignment,
+         "--out", str(tmp_path / "x.nc")], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    good = {"p_connect": "0.1", "N_exc": "400", "I_b_spread_mV": "0.5",
+            "allow_autapses": "true"}.get(name, "1")
+    result = sweep(*SHORT, "--grid", f"{name}={good},{value}", "--cache-dir",
+                   str(tmp_path / "cache"), "--out", str(tmp_path / "s.nc"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == refused.stderr
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "s.nc").exists()
 
 
 def test_failed_runs_exit_3_and_the_result_is_written(tmp_path):

@@ -115,6 +115,11 @@ def grid_options(grid: Sequence[str], zipped: Sequence[Sequence[str]]
     return axes, groups
 
 
+def seeds_of(args: argparse.Namespace) -> list[int]:
+    """The seeds of a sweep: ``--seed-list`` as given, else 1 .. ``--seeds``."""
+    return list(args.seed_list) if args.seed_list is not None else list(range(1, args.seeds + 1))
+
+
 def _text(value: object) -> str:
     if isinstance(value, bool) or value is None:
         return "null" if value is None else str(value).lower()
@@ -160,7 +165,7 @@ def run(args: argparse.Namespace, base: "Parameters") -> int:
     if not grid and not zipped:
         raise ParameterError("nothing to sweep: give --grid NAME=V1,V2,... or --grid-zip")
     out = check_output(args.out, "dataset", "--out")
-    seeds = args.seed_list if args.seed_list is not None else range(1, args.seeds + 1)
+    seeds = seeds_of(args)
     result = run_sweep(base, grid, seeds, zipped=zipped, target=args.target,
                        scheduler=args.scheduler, scheduler_file=args.scheduler_file,
                        slurm_jobs=args.slurm, n_workers=args.workers,
@@ -181,5 +186,5 @@ def run(args: argparse.Namespace, base: "Parameters") -> int:
     return 0
 
 
-__all__ = ["add_arguments", "grid_options", "run",
+__all__ = ["add_arguments", "grid_options", "run", "seeds_of",
            "sweep_command"]

@@ -110,12 +110,12 @@ def _same(a: float, b: float) -> bool:
 
 def check_sample(ds: xr.Dataset, path: str | os.PathLike, n: int = 1,
                  rng: np.random.Generator | int | None = None, max_cost: float | None = None,
-                 variables: Iterable[str] | None = None, target: str = "numpy"
+                 variables: Iterable[str] | None = None, target: str = "auto"
                  ) -> CheckReport:
     """Recompute ``n`` random successful points of ``ds`` and compare every statistic.
 
     Each point is simulated afresh (never read from the cache: the cache may
-    hold the very runs the file was made from) on Brian2 ``target`` and
+    hold the very runs the file was made from) on ``target`` (default the compiled engine) and
     analysed by :func:`tum2000.sweep_stats.run_statistics`. ``max_cost`` (in
     default runs, :func:`run_cost`) restricts the sample to points cheap
     enough for a book build; ``variables`` limits the comparison (default:
@@ -169,7 +169,7 @@ def committed_sweep(name: str, base: Parameters | Mapping[str, Any] | str | None
                     zipped: Sequence[Mapping[str, Sequence[Any]]] = (),
                     data_dir: str | os.PathLike | None = None, check: int = 1,
                     check_rng: np.random.Generator | int | None = None,
-                    max_check_cost: float | None = 2.0, check_target: str = "numpy",
+                    max_check_cost: float | None = 2.0, check_target: str = "auto",
                     variables: Iterable[str] | None = None,
                     **run_options: Any) -> tuple[xr.Dataset, CheckReport | None]:
     """The sweep's result: the committed ``<data_dir>/<name>.nc`` if it holds

@@ -127,6 +127,25 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "sweep_EE_U": list_of(like("EE_U")),
     "figure_path": output_file("image"),
     "output_path": output_file("dataset"),
+    "preset": ranged(_spec("preset", str, choices=PRESETS)),
+    # exploration: grids and seeds of its sweeps, and the check of stored sweeps
+    "seeds": ranged(_spec("seeds", int, low=1, high=1000)),
+    "spread_values_mV": list_of(like("I_b_spread_mV")),
+    "spread_durations_ms": list_of(like("duration_ms")),
+    "map_seeds": ranged(_spec("map_seeds", int, low=1, high=1000)),
+    "map_duration_ms": like("duration_ms"),
+    "U_values": list_of(like("EE_U")),
+    "tau_rec_values_ms": list_of(like("EE_tau_rec_ms")),
+    "A_EE_values_mV": list_of(like("EE_A_mV")),
+    "p_connect_values": list_of(like("p_connect")),
+    "size_values": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
+    "size_seeds": ranged(_spec("size_seeds", int, low=1, high=1000)),
+    "scaling_sizes": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
+    "scaling_spreads_mV": list_of(like("I_b_spread_mV")),
+    "dense_sizes": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
+    "check_points": ranged(_spec("check_points", int, low=0, high=1000)),
+    "check_max_cost": ranged(_spec("check_max_cost", low=0.0, high=1e6)),
+    "check_seed": ranged(_spec("check_seed", int, low=-1)),
 }
 """How each notebook parameter that is not a model parameter is checked.
 A notebook parameter with a model parameter's name is checked by its
@@ -164,10 +183,27 @@ def _mean_field_sets(v: Mapping[str, Any]) -> ModelSets:
         for value in v[list_name]]
 
 
+def _exploration_sets(v: Mapping[str, Any]) -> ModelSets:
+    # The sizes go up to tens of thousands of neurons: each must fit in memory.
+    # (The notebook derives 80 % excitatory and p = in-degree / N; see its sizes_axis.)
+    in_degree = preset("default")["p_connect"] * preset("default").N
+    sizes = [(f"its network of N = {n} at a fixed in-degree ({key})",
+              {"N_exc": round(0.8 * n), "N_inh": n - round(0.8 * n),
+               "p_connect": min(1.0, in_degree / n)})
+             for key in ("size_values", "scaling_sizes") for n in v[key]]
+    dense = [(f"its network of N = {n} at p = 0.1 (dense_sizes)",
+              {"N_exc": round(0.8 * n), "N_inh": n - round(0.8 * n)}) for n in v["dense_sizes"]]
+    spreads = [(f"its run at I_b_spread_mV = {w:g} (spread_values_mV, spread_durations_ms)",
+                {"I_b_spread_mV": w, "duration_ms": d})
+               for w, d in zip(v["spread_values_mV"], v["spread_durations_ms"])]
+    return sizes + dense + spreads
+
+
 MODEL_SETS: dict[str, Callable[[Mapping[str, Any]], ModelSets]] = {
     "reproducibility": _reproducibility_sets,
     "parameters": _parameters_page_sets,
     "mean_field": _mean_field_sets,
+    "exploration": _exploration_sets,
 }
 """The model parameter sets a notebook builds from its values, each with a
 description for error messages (changes to the ``default`` preset). A notebook
