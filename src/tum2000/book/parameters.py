@@ -140,6 +140,7 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "p_connect_values": list_of(like("p_connect")),
     "size_values": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
     "size_seeds": ranged(_spec("size_seeds", int, low=1, high=1000)),
+    "scaling_seeds": ranged(_spec("scaling_seeds", int, low=1, high=1000)),
     "scaling_sizes": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
     "scaling_spreads_mV": list_of(like("I_b_spread_mV")),
     "dense_sizes": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
