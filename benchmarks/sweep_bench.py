@@ -32,7 +32,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference" / "tum2000_brian2_example.py"
+REFERENCE = next((folder / "shared" / "reference" / "tum2000_brian2_example.py"
+                  for folder in (ROOT.parent, ROOT.parent.parent)
+                  if (folder / "shared" / "reference" / "tum2000_brian2_example.py").exists()),
+                 ROOT.parent / "shared" / "reference" / "tum2000_brian2_example.py")
+"""The reference script beside the repository (or beside the folder of git worktrees)."""
 PYTHON = sys.executable
 SPREADS_MV = "0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3"
 """The 8 values of the 64-run sweep: background spreads around the default 1 mV."""
