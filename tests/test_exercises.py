@@ -80,6 +80,10 @@ def test_the_reader_sees_the_verdict(capsys):
     check_answer("ex-d", "about 0.26", 0.5, expected=0.26, rel=0.01)
     out = capsys.readouterr().out
     assert "does not agree" in out and "gives 0.5" in out and "says about 0.26" in out
+    check_answer("ex-d", "more spikes", True)
+    assert "agrees with the answer: more spikes." in capsys.readouterr().out
+    check_answer("ex-d", "more spikes", False)
+    assert "does not agree with the answer (more spikes)" in capsys.readouterr().out
 
 
 def test_open_questions_are_marked_as_such():

@@ -49,6 +49,10 @@ def _agrees(computed: Any, expected: Any, rel: float | None, abs_: float | None)
 def _report(check: AnswerCheck) -> AnswerCheck:
     if check.ok is None:
         text = f"This run cannot check the answer: {check.reason}."
+    elif check.computed in ("True", "False"):  # a claim: say which one
+        text = (f"This run agrees with the answer: {check.stated}." if check.ok else
+                f"This run does not agree with the answer ({check.stated}). Runs differ; "
+                "try the book's seed.")
     elif check.ok:
         text = f"This run agrees with the answer ({check.computed})."
     else:
