@@ -167,7 +167,8 @@ def _mean_field_sets(v: Mapping[str, Any]) -> ModelSets:
 
 
 def _instructor_sets(v: Mapping[str, Any]) -> ModelSets:
-    return [(f"its runs at {name} = {value:g} ({list_name})", {name: value})
+    durations = {"duration_ms": v["duration_ms"], "burn_in_ms": v["burn_in_ms"]}
+    return [(f"its runs at {name} = {value:g} ({list_name})", {**durations, name: value})
             for list_name, name in (("sweep_tau_rec_ms", "EE_tau_rec_ms"),
                                     ("sweep_I_b_spread_mV", "I_b_spread_mV"),
                                     ("sweep_EE_U", "EE_U"))
