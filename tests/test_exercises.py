@@ -35,12 +35,15 @@ CHAPTERS_WITH_EXERCISES = ("panel_a_raster", "panel_b_activity", "panel_c_recove
                            "figure1", "simulate", "model/synapse", "model/parameters",
                            "mean_field")
 
-# Parameters of the mean-field chapter that only set the size of its parameter
-# sweeps: none of its exercises reads the sweeps, so the solutions test runs
-# them small (the page's own run, seed and model are the published ones).
-SMALL_SWEEPS = {"mean_field": {"sweep_seeds": 1, "rate_model_seeds": 1,
-                               "sweep_tau_rec_ms": [800.0], "sweep_I_b_spread_mV": [1.0],
-                               "sweep_EE_U": [0.5]}}
+# Parameters that only set how much a page computes beside what its exercises
+# read, made small for the solutions test to keep it within minutes: the
+# mean-field chapter's parameter sweeps (its exercises read the page's own run
+# and the theory) and the parameters page's 0.05 mV run (its exercise compares
+# 0.75 with 1 mV). The page's own run, seed and model are the published ones.
+CHEAPER = {"mean_field": {"sweep_seeds": 1, "rate_model_seeds": 1,
+                          "sweep_tau_rec_ms": [800.0], "sweep_I_b_spread_mV": [1.0],
+                          "sweep_EE_U": [0.5]},
+           "model/parameters": {"spreads_mV": [0.75, 1.0]}}
 
 
 # --- 1. tum2000.exercises --------------------------------------------------------------
@@ -233,8 +236,8 @@ def test_solutions_give_their_stated_answers_on_the_published_run(name, tmp_path
     """Run the page as published (default preset, the page's seed) and check
     every solution's record: each checked answer holds, each open question is
     marked as open, and no exercise is missing."""
-    executed = book.run_notebook(name, SMALL_SWEEPS.get(name), tmp_path / f"{Path(name).name}.ipynb",
-                                 progress=False, root=ROOT)
+    executed = book.run_notebook(name, CHEAPER.get(name),
+                                 tmp_path / f"{Path(name).name}.ipynb", progress=False, root=ROOT)
     checks = {check.label: check for check in collect(nbformat.read(executed, as_version=4))}
     expected = ALL_EXERCISES[name]
     assert set(checks) == set(expected), f"{name}: records {sorted(checks)}"
