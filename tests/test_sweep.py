@@ -258,3 +258,12 @@ def test_the_local_cluster_listens_on_loopback_only():
                      if c.status == psutil.CONN_LISTEN]
         assert len(listening) >= 3  # scheduler, its HTTP server, the worker
         assert {address.ip for address in listening} == {"127.0.0.1"}
+
+
+def test_stored_statistics_compare_within_their_last_bits():
+    from tum2000.sweep_data import _same
+
+    # a sum over threads can change the last bit of a statistic between processes
+    assert _same(0.005762800594716581, 0.005762800594716582)
+    assert not _same(1.0, 1.0 + 1e-6) and not _same(0.3, 0.0)
+    assert _same(math.nan, math.nan) and not _same(math.nan, 0.0)
