@@ -50,3 +50,46 @@ def test_notebook_values_at_the_published_default_leave_the_preset_in_force():
         "classroom", duration_ms=published["duration_ms"], dt_ms=published["dt_ms"],
         I_b_spread_mV=published["I_b_spread_mV"], EE_U=0.4)
     assert params == preset("classroom", EE_U=0.4)
+
+
+def _glued_text(notebook) -> dict[str, str]:
+    import json
+
+    out = {}
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            name = (output.get("metadata") or {}).get("scrapbook", {}).get("name")
+            text = output.get("data", {}).get("application/papermill.record/text/plain")
+            if name and text:
+                out[name] = text
+    return out
+
+
+def _stderr_warnings(notebook) -> list[str]:
+    import json
+
+    found = []
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) if output.get("name") == "stderr" else ""
+            if "Warning" in text or output.get("output_type") == "error":
+                found.append(text or output.get("evalue", ""))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", ["intro", "figure1", "panel_a_raster", "panel_b_activity",
+                                      "panel_c_recovered"])
+def test_pages_without_population_spike_say_so(notebook, tmp_path, monkeypatch):
+    """Weak EE synapses (U = 0.1) on the classroom preset: no population spike.
+    The page runs without warnings (hidden stderr included) and its prose says there
+    is none instead of describing population spikes."""
+    from tum2000.book.execute import run_notebook
+
+    monkeypatch.setenv("TUM2000_CACHE", str(tmp_path / "cache"))
+    executed = run_notebook(notebook, {"preset": "classroom", "EE_U": 0.1},
+                            output=tmp_path / f"{notebook}.ipynb", progress=False)
+    assert _stderr_warnings(executed) == []
+    glued = " ".join(_glued_text(executed).values())
+    assert "no population spike" in glued or "cannot show it" in glued
+    assert "As in the paper" not in glued and "and does in this run" not in glued
