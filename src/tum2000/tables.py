@@ -37,21 +37,24 @@ def value_or_undefined(value: Any, fmt: str = "{:.2f}", undefined: str = UNDEFIN
     return fmt.format(value)
 
 
-def convergence_table(result: xr.Dataset, statistics: Sequence[str] | None = None
-                      ) -> pd.DataFrame:
+def convergence_table(result: xr.Dataset, statistics: Sequence[str] | None = None,
+                      labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Paired difference from the baseline, its s.e., the tolerance and the verdict,
-    per variant (rows) and statistic (column groups)."""
+    per variant (rows) and statistic (column groups, named by ``labels`` where given:
+    a reader's name with its unit rather than the code's)."""
     baseline = result.attrs["baseline"]
     names = list(statistics or result["statistic"].values)
+    labels = labels or {}
     rows = [str(v) for v in result["variant"].values if v != baseline]
     columns = {}
     for name in names:
         sel = result.sel(statistic=name)
-        columns[(name, "difference")] = [f"{float(sel['difference'].sel(variant=v)):+.3f}"
+        label = labels.get(name, name)
+        columns[(label, "difference")] = [f"{float(sel['difference'].sel(variant=v)):+.3f}"
                                          for v in rows]
-        columns[(name, "s.e.")] = [f"{float(sel['standard_error'].sel(variant=v)):.3f}"
+        columns[(label, "s.e.")] = [f"{float(sel['standard_error'].sel(variant=v)):.3f}"
                                    for v in rows]
-        columns[(name, "verdict")] = [str(sel["verdict"].sel(variant=v).item()) for v in rows]
+        columns[(label, "verdict")] = [str(sel["verdict"].sel(variant=v).item()) for v in rows]
     table = pd.DataFrame(columns, index=pd.Index(rows, name="variant"))
     table.attrs["tolerances"] = {n: float(result["tolerance"].sel(statistic=n)) for n in names}
     return table
