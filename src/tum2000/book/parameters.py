@@ -197,7 +197,8 @@ def _instructor_sets(v: Mapping[str, Any]) -> ModelSets:
 def _exploration_sets(v: Mapping[str, Any]) -> ModelSets:
     # The sizes go up to tens of thousands of neurons: each must fit in memory.
     # (The notebook derives 80 % excitatory and p = in-degree / N; see its sizes_axis.)
-    in_degree = preset("default")["p_connect"] * preset("default").N
+    published = notebook_parameters("default")
+    in_degree = published["p_connect"] * published.N
     sizes = [(f"its network of N = {n} at a fixed in-degree ({key})",
               {"N_exc": round(0.8 * n), "N_inh": n - round(0.8 * n),
                "p_connect": min(1.0, in_degree / n)})
