@@ -141,5 +141,5 @@ def test_book_interrupted_keeps_the_previous_executed_notebook(tmp_path):
     after = _listing(root)
     # Only the copies of the book's pages (made before any notebook ran) are new.
     new = {path for path in after if path not in before}
-    assert all(path.endswith((".md", ".bib")) and "/_executed/" in path for path in new), new
+    assert all(path.endswith((".md", ".bib", ".nc")) and "/_executed/" in path for path in new), new
     assert all(after[path] == digest for path, digest in before.items())
