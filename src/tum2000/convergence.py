@@ -42,8 +42,11 @@ TOLERANCES: dict[str, float] = {
     "u_EI_mean": 0.005,
 }
 """Largest difference from the baseline that counts as no difference, per
-statistic, in its units (:data:`STATISTICS`), fixed before looking at any
-comparison: 0.5 Hz of the excitatory rate (~7 % of ~7 Hz), 1 Hz of the
+statistic, in its units (:data:`STATISTICS`). They were set from the
+statistics' scatter across seeds, so that a difference smaller than what a
+new network draw changes counts as none (they were written down alongside the
+first comparisons, not before them; changing them needs the same argument):
+0.5 Hz of the excitatory rate (~7 % of ~7 Hz), 1 Hz of the
 inhibitory rate (~5 % of ~20 Hz), one population spike per run, 0.03 of the
 network in a 1 ms bin at a population spike's peak (~20 % of ~0.15, whose
 scatter across seeds is about that), 0.03 of the mean recovered fraction x

@@ -35,6 +35,15 @@ PATHWAYS: tuple[str, ...] = ("EE", "EI", "IE", "II")
 INTEGRATION_SCHEMES: tuple[str, ...] = ("exact", "reference_script")
 
 
+def _bound(value: float | None) -> str:
+    """A range bound as a reader writes it: 1000000, not 1e+06; 0.001 stays 0.001."""
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
+
+
 @dataclass(frozen=True)
 class Spec:
     """Declaration of one model parameter.
@@ -64,13 +73,14 @@ class Spec:
             text = "one of " + ", ".join(repr(c) for c in self.choices)
         else:
             kind = "an integer" if self.kind is int else "a number"
+            low, high = _bound(self.low), _bound(self.high)
             if self.low is not None and self.high is not None:
                 left = "(" if self.low_open else "["
-                text = f"{kind} in {left}{self.low:g}, {self.high:g}]"
+                text = f"{kind} in {left}{low}, {high}]"
             elif self.low is not None:
-                text = f"{kind} {'>' if self.low_open else '>='} {self.low:g}"
+                text = f"{kind} {'>' if self.low_open else '>='} {low}"
             elif self.high is not None:
-                text = f"{kind} <= {self.high:g}"
+                text = f"{kind} <= {high}"
             else:
                 text = f"a finite {kind[2:] if kind.startswith('a ') else kind}"
         if self.nullable:
@@ -219,10 +229,28 @@ PRESET_CHANGES: dict[str, dict[str, Any]] = {
     "default": {},
     # The same values with the reference script's own numerics.
     "reference_script": {"dt_ms": 1.0, "integration": "reference_script"},
-    # A short, cheap run for tests, classroom laptops and notebook smoke tests.
+    # A short, cheap run for tests and notebook smoke tests (often without a
+    # population spike: the book's pages must hold up on it).
     "quick": {"burn_in_ms": 300.0, "duration_ms": 1200.0},
+    # A laptop-sized run that still shows population spikes (book/instructor.ipynb
+    # measures them over seeds). The NEST and ANNarchy ports' background spread
+    # (0.75 mV) makes population spikes about three times as frequent as the
+    # reference script's 1 mV, so 3 s of recording hold several of them; a 500 ms
+    # burn-in leaves out the synchronous start (every membrane starts at 0 mV),
+    # which fires a first event within about 200 ms of the start.
+    "classroom": {"I_b_spread_mV": 0.75, "burn_in_ms": 500.0, "duration_ms": 3000.0},
 }
 PRESETS: tuple[str, ...] = tuple(PRESET_CHANGES)
+
+PRESET_PURPOSES: dict[str, str] = {
+    "default": "the published book: the reference script's values, converged numerics",
+    "reference_script": "the reference script's own numerics (dt = 1 ms, input held over "
+                        "each step), for comparison",
+    "quick": "smoke tests: a short run, often without any population spike",
+    "classroom": "laptops without a compiler: a 3 s recording with the NEST/ANNarchy "
+                 "background spread (0.75 mV), which still shows population spikes",
+}
+"""What each preset is for, in one line (the book's tables quote it)."""
 
 
 def _is_multiple(value: float, step: float) -> bool:
@@ -367,11 +395,37 @@ def preset(name: str = "default", **changes: Any) -> Parameters:
 
     ``default``: the reference script's values with converged numerics;
     ``reference_script``: the same values with the script's dt = 1 ms and its
-    discretization; ``quick``: ``default`` with a short burn-in and recording.
+    discretization; ``quick``: ``default`` with a short burn-in and recording;
+    ``classroom``: a 3 s recording after a 500 ms burn-in, with the 0.75 mV
+    background spread of the NEST and ANNarchy ports (see :data:`PRESET_PURPOSES`).
     """
     if name not in PRESET_CHANGES:
         raise ParameterError(f"unknown preset {name!r} (allowed: {', '.join(PRESETS)})")
     return Parameters({**PRESET_CHANGES[name], **changes})
+
+
+def notebook_parameters(preset_name: str = "default", **values: Any) -> Parameters:
+    """The model parameters of a book notebook: preset ``preset_name`` with the
+    notebook's own values as changes.
+
+    A notebook declares each model parameter it exposes with the published
+    book's (the ``default`` preset's) value. A value equal to that default
+    means "not changed", so the preset decides it; any other value (given with
+    ``--set``, a parameter file or ``--quick``) overrides the preset. So
+    ``tum2000 run panel_a_raster --set preset=classroom`` runs the classroom
+    preset, and ``--set preset=classroom --set seed=2 --set EE_U=0.4`` changes
+    U on top of it. (To combine a preset with the published value of a
+    parameter it changes, choose the ``default`` preset and set the others.)
+    """
+    base = preset(preset_name)
+    published = preset("default")
+    changes = {}
+    for name, value in values.items():
+        if name not in SPECS:
+            raise ParameterError(_unknown_message(name))
+        if SPECS[name].coerce(value) != published[name]:
+            changes[name] = value
+    return base.replace(**changes)
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
