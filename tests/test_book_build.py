@@ -93,10 +93,10 @@ def book_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def built_book(book_root):
     """(root, html folder, executed folder) of the quick variant book."""
-    html = book.build(quick=True, root=book_root, progress=False)
+    html_dir = book.build(quick=True, root=book_root, progress=False)
     edition = book.Edition(book_root, book_root / "_build", "quick")
-    assert html == edition.html
-    return book_root, html, edition.executed
+    assert html_dir == edition.html
+    return book_root, html_dir, edition.executed
 
 
 @pytest.fixture(scope="session")
@@ -105,11 +105,11 @@ def student_book(built_book):
     (no notebook is executed again)."""
     root, _, executed = built_book
     before = {p: p.stat().st_mtime_ns for p in executed.rglob("*.ipynb")}
-    html = book.build(quick=True, student=True, root=root, progress=False)
+    html_dir = book.build(quick=True, student=True, root=root, progress=False)
     assert before == {p: p.stat().st_mtime_ns for p in executed.rglob("*.ipynb")}
     edition = book.Edition(root, root / "_build", "quick", student=True)
-    assert html == edition.html
-    return html, edition
+    assert html_dir == edition.html
+    return html_dir, edition
 
 
 def _executed(folder: Path) -> list[Path]:
@@ -173,10 +173,10 @@ def test_rebuild_without_changes_executes_nothing(built_book):
 
 
 def test_every_toc_page_was_rendered(built_book):
-    root, html, _ = built_book
+    root, html_dir, _ = built_book
     for entry in book.toc_files(root):
-        assert (html / f"{entry}.html").is_file(), entry
-    assert (html / "index.html").is_file()
+        assert (html_dir / f"{entry}.html").is_file(), entry
+    assert (html_dir / "index.html").is_file()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -206,12 +206,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def served_book(built_book):
-    _, html, _ = built_book
-    handler = functools.partial(_Handler, directory=str(html))
+    _, html_dir, _ = built_book
+    handler = functools.partial(_Handler, directory=str(html_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", html
+    yield f"http://127.0.0.1:{server.server_address[1]}", html_dir
     server.shutdown()
     server.server_close()
 
