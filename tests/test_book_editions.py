@@ -210,6 +210,22 @@ def test_an_unclosed_solution_is_refused():
         solutions.strip_text(":::{solution} ex\nanswer\n")
 
 
+def test_student_build_refuses_an_unclosed_solution_with_status_2(tmp_path):
+    """Checked before anything runs: exit status 2, one line naming the page, nothing written."""
+    import subprocess
+    import sys
+
+    root = _tiny_book(tmp_path)
+    (root / "book" / "page.md").write_text(PAGE.replace("::::\n\nThe end", "\nThe end"))
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = subprocess.run([sys.executable, "-m", "tum2000.cli", "book", "--student",
+                             "--root", str(root)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "page.md" in lines[0] and "never closed" in lines[0], lines
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
 def test_variant_names_are_short_and_stable():
     assert book.variant_name() is None
     assert book.variant_name("classes/my.yml") == "my"

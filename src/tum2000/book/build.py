@@ -129,36 +129,50 @@ def stage_student(executed: Path, target: Path) -> int:
     Files are rewritten only if their content changed (Sphinx then re-reads
     only those); files no longer in ``executed`` are deleted.
     """
-    import nbformat
-
     removed = 0
-    wanted = set()
-    for path in sorted(executed.rglob("*")):
-        rel = path.relative_to(executed)
-        if path.is_dir() or path.name.endswith(".failed.ipynb") or path.name.startswith(".") \
-                or ".ipynb_checkpoints" in rel.parts:
-            continue
-        if path.suffix == ".ipynb":
-            nb = nbformat.read(path, as_version=4)
-            removed += strip_notebook(nb, str(rel))
-            data = nbformat.writes(nb).encode()
-        elif path.suffix == ".md":
-            text, count = strip_text(path.read_text(encoding="utf-8"), str(rel))
-            removed += count
-            data = text.encode()
-        else:
-            data = path.read_bytes()
-        wanted.add(rel)
+    staged = {}
+    for rel, data, count in _stripped(executed):
+        staged[rel] = data
+        removed += count
+    for rel, data in staged.items():  # every file stripped (or refused) before one is written
         dest = target / rel
         if not dest.is_file() or dest.read_bytes() != data:
             with atomic_path(dest) as tmp:
                 tmp.write_bytes(data)
     for path in sorted(target.rglob("*"), reverse=True):
-        if path.is_file() and path.relative_to(target) not in wanted:
+        if path.is_file() and path.relative_to(target) not in staged:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
     return removed
+
+
+def check_solutions_close(root: Path) -> None:
+    """Refuse (:class:`~tum2000.book.solutions.UnclosedSolution`, exit status 2)
+    a source notebook or page whose solution never closes, before anything runs."""
+    for _ in _stripped(root / SOURCE):
+        pass
+
+
+def _stripped(folder: Path):
+    """``(relative path, content without solutions, solutions removed)`` of every
+    file of ``folder`` a book is made from."""
+    import nbformat
+
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_dir() or path.name.endswith(".failed.ipynb") or path.name.startswith(".") \
+                or ".ipynb_checkpoints" in rel.parts or rel.parts[0] == "_executed":
+            continue
+        if path.suffix == ".ipynb":
+            nb = nbformat.read(path, as_version=4)
+            count = strip_notebook(nb, str(rel))
+            yield rel, nbformat.writes(nb).encode(), count
+        elif path.suffix == ".md":
+            text, count = strip_text(path.read_text(encoding="utf-8"), str(rel))
+            yield rel, text.encode(), count
+        else:
+            yield rel, path.read_bytes(), 0
 
 
 # --- Jupyter Book -------------------------------------------------------------------------------
@@ -213,6 +227,8 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     edition = Edition(root, output / "_build",
                       variant_name(parameter_file, parameters, quick), student)
     jobs = plan(sets, quick, root)  # every value checked before anything runs
+    if student:
+        check_solutions_close(root)
     started = time.perf_counter()
     say(progress, f"building the {edition.label} into {edition.folder}")
     execute_all(root=root, progress=progress, force=force, executed_dir=edition.executed,
