@@ -226,6 +226,19 @@ def test_student_build_refuses_an_unclosed_solution_with_status_2(tmp_path):
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
 
 
+def test_build_code_changes_re_render_but_do_not_re_execute():
+    """The execution key hashes what a notebook's outputs depend on: the package,
+    not the modules that only render or stage executed notebooks."""
+    from tum2000.book import execute
+
+    package = execute.PACKAGE_DIR
+    for name in execute.AFTER_EXECUTION:
+        assert (package / name).is_file(), name
+    hashed = {p.relative_to(package).as_posix() for p in package.rglob("*.py")} \
+        - execute.AFTER_EXECUTION
+    assert {"book/execute.py", "book/parameters_box.py", "model/simulation.py"} <= hashed
+
+
 def test_variant_names_are_short_and_stable():
     assert book.variant_name() is None
     assert book.variant_name("classes/my.yml") == "my"

@@ -364,10 +364,19 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
 
 # --- every notebook of the book -----------------------------------------------------------------
 
+AFTER_EXECUTION = frozenset({"book/build.py", "book/render.py", "book/editions.py",
+                             "book/bundle.py", "book/solutions.py", "cli.py"})
+"""Modules (relative to the package) that only act on executed notebooks, or
+start the build: a change to them re-renders the book but re-executes nothing."""
+
+
 def package_hash() -> str:
-    """SHA-256 of every module of the package (simulation, analysis, figures)."""
+    """SHA-256 of every module of the package (simulation, analysis, figures, the
+    execution itself), except :data:`AFTER_EXECUTION`."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if path.relative_to(PACKAGE_DIR).as_posix() in AFTER_EXECUTION:
+            continue
         digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
