@@ -129,7 +129,10 @@ def test_published_book_has_the_box_and_no_banner_a_variant_both(tiny_builds):
     assert page.count("tum2000-parameters") == 1 and "a number to double" in page
     assert "Variant book" not in page and "x = 1  #" not in page
     for html in variant.rglob("*.html"):
-        assert "Variant book" in html.read_text() and "x = 2" in html.read_text(), html
+        text = html.read_text()
+        if text.startswith('<meta http-equiv="Refresh"') or "_static" in html.parts:
+            continue  # index.html (a redirect) and the theme's templates
+        assert "Variant book" in text and "x = 2" in text, html
     page = (variant / "book/_executed/tiny.html").read_text()
     assert page.count("tum2000-parameters") == 1
     assert "published book: <code" in page  # x's published value beside the one in force
