@@ -99,7 +99,7 @@ def readme(root: Path, changes: Mapping[str, Any] | None = None) -> str:
         "the solutions. Each notebook imports the `tum2000` package, which is in",
         "this folder (`src/`).",
         "",
-        "## Install (once, about 5 minutes; needs Python 3.11 or newer and internet)",
+        "## Install (once, a few minutes; needs Python 3.11 or newer and internet)",
         "",
         "Linux and macOS:",
         "",
