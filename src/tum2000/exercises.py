@@ -6,10 +6,11 @@ code cell computes that answer from a run and calls :func:`check_answer`, which
 * shows the reader, under the solution, whether *this* run agrees with the
   stated answer (a run on another seed or preset may not: the page says so
   instead of claiming agreement), and
-* attaches a machine-readable record (output MIME type :data:`MIME`, beside the
-  plain text the reader sees) that the test suite (``tests/test_exercises.py``)
-  collects from the executed notebooks to check every solution against its
-  stated answer.
+* attaches a machine-readable record (in the output's metadata, under the key
+  :data:`MIME`; not as an output MIME type, which myst-nb would warn about and
+  the book build, run with warnings as errors, refuse) that the test suite
+  (``tests/test_exercises.py``) collects from the executed notebooks to check
+  every solution against its stated answer.
 
 It never raises for a disagreeing answer: a page must render on any seed.
 Open questions call :func:`open_question` instead, so that the tests know
@@ -48,6 +49,10 @@ def _agrees(computed: Any, expected: Any, rel: float | None, abs_: float | None)
 def _report(check: AnswerCheck) -> AnswerCheck:
     if check.ok is None:
         text = f"This run cannot check the answer: {check.reason}."
+    elif check.computed in ("True", "False"):  # a claim: say which one
+        text = (f"This run agrees with the answer: {check.stated}." if check.ok else
+                f"This run does not agree with the answer ({check.stated}). Runs differ; "
+                "try the book's seed.")
     elif check.ok:
         text = f"This run agrees with the answer ({check.computed})."
     else:
@@ -59,7 +64,7 @@ def _report(check: AnswerCheck) -> AnswerCheck:
     except ImportError:  # plain Python: the reader's text only
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        display({"text/plain": text, MIME: asdict(check)}, raw=True)
+        display({"text/plain": text}, metadata={MIME: asdict(check)}, raw=True)
     else:
         print(text)
     return check
@@ -107,7 +112,7 @@ def collect(notebook: dict) -> list[AnswerCheck]:
     checks = []
     for cell in notebook.get("cells", []):
         for output in cell.get("outputs", []):
-            record = output.get("data", {}).get(MIME)
+            record = output.get("metadata", {}).get(MIME)
             if record is not None:
                 checks.append(AnswerCheck(**record))
     return checks

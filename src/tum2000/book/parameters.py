@@ -127,6 +127,8 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "sweep_EE_U": list_of(like("EE_U")),
     "figure_path": output_file("image"),
     "output_path": output_file("dataset"),
+    # book/instructor.ipynb (the page's other lists reuse the sweep_* rules above)
+    "preset": ranged(_spec("preset", str, choices=PRESETS)),
 }
 """How each notebook parameter that is not a model parameter is checked.
 A notebook parameter with a model parameter's name is checked by its
@@ -164,10 +166,20 @@ def _mean_field_sets(v: Mapping[str, Any]) -> ModelSets:
         for value in v[list_name]]
 
 
+def _instructor_sets(v: Mapping[str, Any]) -> ModelSets:
+    durations = {"duration_ms": v["duration_ms"], "burn_in_ms": v["burn_in_ms"]}
+    return [(f"its runs at {name} = {value:g} ({list_name})", {**durations, name: value})
+            for list_name, name in (("sweep_tau_rec_ms", "EE_tau_rec_ms"),
+                                    ("sweep_I_b_spread_mV", "I_b_spread_mV"),
+                                    ("sweep_EE_U", "EE_U"))
+            for value in v[list_name]]
+
+
 MODEL_SETS: dict[str, Callable[[Mapping[str, Any]], ModelSets]] = {
     "reproducibility": _reproducibility_sets,
     "parameters": _parameters_page_sets,
     "mean_field": _mean_field_sets,
+    "instructor": _instructor_sets,
 }
 """The model parameter sets a notebook builds from its values, each with a
 description for error messages (changes to the ``default`` preset). A notebook
