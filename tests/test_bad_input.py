@@ -68,7 +68,7 @@ CASES: list[tuple[str, str]] = [
     ("run reproducibility --root {root} --set n_convergence_seeds=1 --out prev.ipynb", "n_convergence_seeds must be an integer in [2, 1000]"),
     ("run reproducibility --root {root} --set other_target=gpu --out prev.ipynb", "other_target must be one of"),
     ("run parameters --root {root} --set spreads_mV=[] --out prev.ipynb", "got an empty list"),
-    ("run parameters --root {root} --set preset_name=fast --out prev.ipynb", "preset_name must be one of 'default'"),
+    ("run parameters --root {root} --set preset=fast --out prev.ipynb", "preset must be one of 'default'"),
     ("run figure1 --root {root} --set figure_path=fig.xyz --out prev.ipynb", "figure_path must be a file name ending in .avif"),
     ("run panel_z --root {root}", "no notebook 'panel_z' (book notebooks: intro"),
     ("run panel_a_raster --root {root} --out out.txt", "unknown notebook format '.txt'"),

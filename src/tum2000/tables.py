@@ -37,21 +37,24 @@ def value_or_undefined(value: Any, fmt: str = "{:.2f}", undefined: str = UNDEFIN
     return fmt.format(value)
 
 
-def convergence_table(result: xr.Dataset, statistics: Sequence[str] | None = None
-                      ) -> pd.DataFrame:
+def convergence_table(result: xr.Dataset, statistics: Sequence[str] | None = None,
+                      labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Paired difference from the baseline, its s.e., the tolerance and the verdict,
-    per variant (rows) and statistic (column groups)."""
+    per variant (rows) and statistic (column groups, named by ``labels`` where given:
+    a reader's name with its unit rather than the code's)."""
     baseline = result.attrs["baseline"]
     names = list(statistics or result["statistic"].values)
+    labels = labels or {}
     rows = [str(v) for v in result["variant"].values if v != baseline]
     columns = {}
     for name in names:
         sel = result.sel(statistic=name)
-        columns[(name, "difference")] = [f"{float(sel['difference'].sel(variant=v)):+.3f}"
+        label = labels.get(name, name)
+        columns[(label, "difference")] = [f"{float(sel['difference'].sel(variant=v)):+.3f}"
                                          for v in rows]
-        columns[(name, "s.e.")] = [f"{float(sel['standard_error'].sel(variant=v)):.3f}"
+        columns[(label, "s.e.")] = [f"{float(sel['standard_error'].sel(variant=v)):.3f}"
                                    for v in rows]
-        columns[(name, "verdict")] = [str(sel["verdict"].sel(variant=v).item()) for v in rows]
+        columns[(label, "verdict")] = [str(sel["verdict"].sel(variant=v).item()) for v in rows]
     table = pd.DataFrame(columns, index=pd.Index(rows, name="variant"))
     table.attrs["tolerances"] = {n: float(result["tolerance"].sel(statistic=n)) for n in names}
     return table
@@ -71,3 +74,53 @@ def across_seeds(summaries: Iterable[Mapping[str, Any]], seeds: Sequence[int],
     se = per_seed.std(ddof=1) / np.sqrt(n) if n > 1 else per_seed.mean() * np.nan
     overview = pd.DataFrame({"mean": per_seed.mean(), "standard error": se})
     return per_seed, overview
+
+
+SUMMARY_ROWS: dict[str, tuple[str, str]] = {
+    "n_ps": ("population spikes", "{:.0f}"),
+    "ps_rate_hz": ("population spikes per second", "{:.2f}"),
+    "exc_rate_hz": ("excitatory rate (Hz)", "{:.1f}"),
+    "inh_rate_hz": ("inhibitory rate (Hz)", "{:.1f}"),
+    "x_mean": ("mean recovered fraction x (EE)", "{:.3f}"),
+    "ps_peak_mean": ("peak activity (fraction of neurons per ms)", "{:.3f}"),
+    "ps_width_ms": ("population spike width at half maximum (ms)", "{:.1f}"),
+}
+"""Summary fields that the book's comparison tables show: label and format."""
+
+
+def summary_table(summaries: Mapping[str, Mapping[str, Any]],
+                  rows: Mapping[str, tuple[str, str]] = SUMMARY_ROWS,
+                  undefined: str = "undefined (no population spike)") -> pd.DataFrame:
+    """One column per run (``summaries``: run name -> :func:`tum2000.analysis.summarize`
+    dict), one row per statistic with a reader's label, each value formatted as
+    text (a count as a whole number), ``undefined`` where the run has no value."""
+    return pd.DataFrame(
+        {name: [value_or_undefined(s.get(key), fmt, undefined) for key, (_, fmt) in rows.items()]
+         for name, s in summaries.items()},
+        index=pd.Index([label for label, _ in rows.values()], name="statistic"))
+
+
+def event_counts(ps: xr.Dataset) -> dict[str, int]:
+    """Detected events of a :func:`tum2000.analysis.detect_population_spikes` result
+    by kind: ``full`` (at least half of the excitatory neurons fire), ``partial``
+    (fewer: ``is_partial``), ``sharp`` (``is_sharp``) and ``all``."""
+    partial = np.asarray(ps["is_partial"].values, dtype=bool)
+    sharp = np.asarray(ps["is_sharp"].values, dtype=bool)
+    return {"all": int(partial.size), "full": int((~partial).sum()),
+            "partial": int(partial.sum()), "sharp": int(sharp.sum())}
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"no {singular}" if n == 0 else f"1 {singular}" if n == 1 else f"{n} {plural}"
+
+
+def events_phrase(ps: xr.Dataset) -> str:
+    """The events of a run in words, full population spikes apart from partial
+    events, e.g. "2 population spikes and 1 partial event" or "no population
+    spike (23 partial events)"."""
+    counts = event_counts(ps)
+    full = _count(counts["full"], "population spike", "population spikes")
+    if not counts["partial"]:
+        return full
+    partial = _count(counts["partial"], "partial event", "partial events")
+    return f"{full} ({partial})" if counts["full"] == 0 else f"{full} and {partial}"

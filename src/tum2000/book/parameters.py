@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import BadInput, ParameterError
-from ..model.parameters import PRESET_CHANGES, PRESETS, SPECS, Spec, preset
+from ..model.parameters import PRESET_CHANGES, PRESETS, SPECS, Spec, notebook_parameters
 from ..values import KINDS, coerce
 from .layout import find_notebook, source_notebooks
 
@@ -103,7 +103,7 @@ def scheduler_address(name: str, value: Any) -> str:
 NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "seed": ranged(_spec("seed", int, low=0)),
     "sort_by_I_b": ranged(_spec("sort_by_I_b", bool)),
-    "preset_name": ranged(_spec("preset_name", str, choices=PRESETS)),
+    "preset": ranged(_spec("preset", str, choices=PRESETS)),
     "spreads_mV": list_of(like("I_b_spread_mV")),
     "short_duration_ms": like("duration_ms"),
     "short_burn_in_ms": like("burn_in_ms"),
@@ -230,7 +230,7 @@ def check_combinations(stem: str, values: Mapping[str, Any]) -> None:
         sets = [("", {k: v for k, v in values.items() if k in SPECS})]
     for where, changes in sets:
         try:
-            check_memory(preset("default", **changes))
+            check_memory(notebook_parameters(values.get("preset", "default"), **changes))
         except BadInput as err:
             raise type(err)(f"notebook {stem}{', ' + where if where else ''}: {err}") from None
 
