@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tum2000-installed
 
-.PHONY: all setup browser fig1 book test test-fast bench clean help
+.PHONY: all setup browser fig1 book student lab test test-fast bench clean help
 
 all: book
 
@@ -34,6 +34,15 @@ fig1: setup
 
 book: setup
 	$(VENV)/bin/tum2000 book
+
+# The student edition (_build/student/html: every exercise, no solution) and
+# the student bundle _build/student/tum2000-student.zip.
+student: setup
+	$(VENV)/bin/tum2000 book --student
+
+# JupyterLab on the book's notebooks and on `tum2000 run`'s output/notebooks/.
+lab: setup
+	$(VENV)/bin/jupyter lab
 
 test: setup browser
 	$(PY) -m pytest

@@ -1,14 +1,20 @@
-"""Sphinx extension: the student edition, every exercise solution removed.
+"""Sphinx extension: the student edition holds no solution.
 
-sphinx-exercise's own ``hide_solutions`` drops only the opening directive of a
-gated solution (``solution-start``), which leaves the solution's code cells on
-the page and an orphaned ``solution-end`` that the HTML writer rejects. Here
-the gated solutions are first merged by sphinx-exercise (transform priority
-10) and then removed whole.
+``tum2000 book --student`` removes every solution from the notebooks and
+pages before Jupyter Book reads them (tum2000.book.solutions), so that no
+derived file (HTML, ``_sources/`` behind the download button, the search
+index) carries one. This extension is the check behind that: in the student
+edition a solution that reaches a document is reported as a warning (the
+build runs with warnings as errors, so it fails) and removed. It runs after
+sphinx-exercise has merged gated solutions (transform priority 10).
+(sphinx-exercise's own ``hide_solutions`` breaks on gated solutions.)
 """
 
 from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
 from sphinx_exercise.nodes import solution_node
+
+logger = logging.getLogger(__name__)
 
 
 class RemoveSolutions(SphinxTransform):
@@ -18,6 +24,9 @@ class RemoveSolutions(SphinxTransform):
         if not self.config.tum2000_student_edition:
             return
         for node in list(self.document.findall(solution_node)):
+            logger.warning("student edition: a solution reached the page (the source was not "
+                           "stripped of it); it would be in _sources and the search index",
+                           location=node)
             node.parent.remove(node)
 
 

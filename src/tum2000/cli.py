@@ -186,7 +186,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     changes = parse_assignments(args.set)
     out = run_notebook(args.notebook, changes, output=args.out, root=_root(args),
                        progress=not args.no_progress)
-    print(out)
+    print(out)  # where it wrote, alone on stdout (for scripts)
+    if not args.no_progress:
+        lab = Path(sys.executable).with_name("jupyter")
+        print(f"wrote {Path(out).resolve()}; open it with: "
+              f"{lab if lab.exists() else 'jupyter'} lab {out}", file=sys.stderr)
     return 0
 
 
@@ -297,7 +301,7 @@ def make_parser() -> argparse.ArgumentParser:
                         "`tum2000 params NOTEBOOK` lists them")
     p.add_argument("--out", help="executed notebook to write "
                                  "(default: output/notebooks/NAME.ipynb)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress messages")
     _add_root_option(p)
     p.set_defaults(func=cmd_run)
 
@@ -309,8 +313,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="a parameter for every notebook that declares it (repeatable)")
     p.add_argument("--quick", action="store_true", help="short simulations (a smoke build)")
     p.add_argument("--student", action="store_true",
-                   help="student edition: exercises without their solutions")
-    p.add_argument("--output-dir", metavar="DIR", help="where _build/ goes (default: the root)")
+                   help="student edition: exercises without their solutions, in "
+                        "_build/student/html, and the bundle _build/student/tum2000-student.zip")
+    p.add_argument("--output-dir", metavar="DIR", help="where _build/ goes (default: the root); "
+                   "a variant book (--parameters, --set, --quick) goes to _build/variant-NAME/")
     p.add_argument("--force", action="store_true", help="re-execute every notebook")
     _add_root_option(p)
     p.set_defaults(func=cmd_book)

@@ -6,27 +6,37 @@
   check of given values before anything runs (types, ranges, lists, output
   files, consistent model parameter sets, memory);
 * :mod:`~tum2000.book.execute` — one notebook (``tum2000 run``) or every
-  notebook whose source, parameters or package code changed, into
-  ``book/_executed/``, never losing the previous good result;
+  notebook whose source, parameters or package code changed, never losing the
+  previous good result, with progress lines for long notebooks;
+* :mod:`~tum2000.book.parameters_box` — the one "parameters of this page"
+  box of an executed notebook;
+* :mod:`~tum2000.book.editions` — where the published book, the student
+  edition and variant books go (each in its own folders);
+* :mod:`~tum2000.book.solutions` — solutions removed from notebooks and pages;
+* :mod:`~tum2000.book.bundle` — the student bundle (zip);
 * :mod:`~tum2000.book.build` — the Jupyter Book build (``tum2000 book``),
-  the variant books and the student edition.
+  rendered by :mod:`~tum2000.book.render` in a child process.
 
 The command line is :mod:`tum2000.cli` (``tum2000 book``, ``tum2000 run``,
-``tum2000 notebook``).
+``tum2000 params``).
 """
 
-from .build import build, parameter_substitutions, write_config
+from .build import build, parameter_substitutions, stage_student, write_config
+from .bundle import write_bundle
+from .editions import Edition, variant_name
 from .execute import (BookError, execute, execute_all, execution_key, package_hash,
                       run_notebook, stored_key, sync_pages)
 from .layout import (EXECUTED, SOURCE, check_root, find_notebook, find_root, root_of,
                      source_notebooks, toc_files)
 from .parameters import (MODEL_SETS, NOTEBOOK_RULES, QUICK, check_parameters,
                          declared_parameters, plan, read_parameter_file)
+from .solutions import strip_notebook, strip_text
 
 __all__ = [
-    "BookError", "EXECUTED", "MODEL_SETS", "NOTEBOOK_RULES", "QUICK", "SOURCE", "build",
-    "check_parameters", "check_root", "declared_parameters", "execute", "execute_all",
+    "BookError", "EXECUTED", "Edition", "MODEL_SETS", "NOTEBOOK_RULES", "QUICK", "SOURCE",
+    "build", "check_parameters", "check_root", "declared_parameters", "execute", "execute_all",
     "execution_key", "find_notebook", "find_root", "package_hash", "parameter_substitutions",
     "plan", "read_parameter_file", "root_of", "run_notebook", "source_notebooks",
-    "stored_key", "sync_pages", "toc_files", "write_config",
+    "stage_student", "stored_key", "strip_notebook", "strip_text", "sync_pages", "toc_files",
+    "variant_name", "write_bundle", "write_config",
 ]

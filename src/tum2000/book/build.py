@@ -2,16 +2,29 @@
 
 The published book and a reader's re-execution go through the same path (the
 NCAR CUPiD pattern): every notebook is executed by papermill
-(:mod:`tum2000.book.execute`) into ``book/_executed/`` beside a copy of the
-other pages, then Jupyter Book renders that folder with ``execute_notebooks:
-'off'``, warnings as errors. A variant book (a parameter file) and the student
-edition (no solutions) are the same build with other inputs, each in its own
-output folder.
+(:mod:`tum2000.book.execute`) beside a copy of the other pages, then Jupyter
+Book renders that folder with ``execute_notebooks: 'off'``, warnings as
+errors. A variant book (other parameters) and the student edition (no
+solutions) are the same build with other inputs, each in its own folders
+(:mod:`tum2000.book.editions`):
+
+* a variant's notebooks execute into its own folder, never into the
+  published book's ``book/_executed``; every page of a variant carries a
+  banner naming what was changed;
+* the student edition renders a copy of the executed notebooks and pages
+  with every solution removed (:mod:`tum2000.book.solutions`), so that
+  nothing derived from them (HTML, ``_sources``, search index) holds one,
+  and writes the student bundle (:mod:`tum2000.book.bundle`).
+
+Maths is rendered by MathJax 3 served from the book itself
+(``book/_ext/offline_mathjax.py``): the book reads offline.
 """
 
 from __future__ import annotations
 
+import html as html_escape
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,9 +32,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..atomic import atomic_path
+from .editions import Edition, variant_name
 from .execute import BookError, execute_all, say
-from .layout import find_root
-from .parameters import read_parameter_file
+from .layout import EXECUTED, SOURCE, find_root, source_notebooks
+from .parameters import QUICK, plan, read_parameter_file
+from .parameters_box import format_value
+from .solutions import strip_notebook, strip_text
 
 
 def parameter_substitutions() -> dict[str, str]:
@@ -41,30 +57,131 @@ def parameter_substitutions() -> dict[str, str]:
     return values
 
 
-def write_config(root: Path, path: Path, student: bool = False) -> Path:
+def write_config(root: Path, path: Path, student: bool = False,
+                 banner: str | None = None) -> Path:
     """``_config.yml`` plus the parameter substitutions, written for this build.
 
-    ``student``: the student edition, every exercise's solution removed
-    (book/_ext/student_edition.py)."""
+    ``student``: the student edition (book/_ext/student_edition.py checks that
+    no solution is left). ``banner``: HTML shown at the top of every page
+    (the theme's announcement). Paths in the configuration are made absolute,
+    so that an edition rendered from another folder finds them.
+    """
     import yaml
 
     config = yaml.safe_load((root / "_config.yml").read_text())
     parse = config.setdefault("parse", {})
     parse["myst_substitutions"] = {**parameter_substitutions(),
                                    **(parse.get("myst_substitutions") or {})}
-    # Local extension folders are relative to the config file: make them absolute.
     sphinx = config.setdefault("sphinx", {})
     sphinx.setdefault("config", {})["tum2000_student_edition"] = bool(student)
     for name, folder in (sphinx.get("local_extensions") or {}).items():
         sphinx["local_extensions"][name] = str((root / folder).resolve())
+    config["bibtex_bibfiles"] = [str((root / bib).resolve())
+                                 for bib in config.get("bibtex_bibfiles") or []]
+    if banner:
+        config.setdefault("html", {})["announcement"] = banner
     with atomic_path(path) as tmp:
         tmp.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-def _jupyter_book(command: list[str], root: Path, progress: bool) -> None:
+# --- what a variant changed ---------------------------------------------------------------
+
+def changes_of(sets: Mapping[str, Any], quick: bool, root: Path) -> dict[str, Any]:
+    """The given values as the banner names them: global names, then
+    ``notebook: {name: value}`` (``--quick`` adds the quick preset's durations)."""
+    stems = {nb.stem for nb in source_notebooks(root)}
+    global_values = {**(QUICK if quick else {}),
+                     **{k: v for k, v in sets.items() if k not in stems}}
+    return {**global_values, **{k: v for k, v in sets.items() if k in stems}}
+
+
+def describe(changes: Mapping[str, Any]) -> str:
+    """``"seed = 2, panel_b_activity: ps_threshold = 0.1"``."""
+    parts = []
+    for name, value in changes.items():
+        if isinstance(value, Mapping):
+            parts += [f"{name}: {k} = {format_value(v)}" for k, v in value.items()]
+        else:
+            parts.append(f"{name} = {format_value(value)}")
+    return ", ".join(parts)
+
+
+def banner_html(edition: Edition, changes: Mapping[str, Any]) -> str | None:
+    """The announcement at the top of every page of a variant or student edition."""
+    parts = []
+    if edition.variant:
+        what = describe(changes) or "the values of its parameter file (all equal to the defaults)"
+        parts.append(f"<strong>Variant book “{html_escape.escape(edition.variant)}”</strong>: "
+                     f"built with {html_escape.escape(what)}. The published book uses the "
+                     "defaults; each page's parameters box shows the values in force.")
+    if edition.student:
+        parts.append("<strong>Student edition</strong>: every exercise, no solutions.")
+    return " ".join(parts) or None
+
+
+# --- the student edition's sources -----------------------------------------------------------
+
+def stage_student(executed: Path, target: Path) -> int:
+    """Copy the executed tree ``executed`` to ``target`` with every solution
+    removed (notebooks and MyST pages); return the number of solutions removed.
+
+    Files are rewritten only if their content changed (Sphinx then re-reads
+    only those); files no longer in ``executed`` are deleted.
+    """
+    removed = 0
+    staged = {}
+    for rel, data, count in _stripped(executed):
+        staged[rel] = data
+        removed += count
+    for rel, data in staged.items():  # every file stripped (or refused) before one is written
+        dest = target / rel
+        if not dest.is_file() or dest.read_bytes() != data:
+            with atomic_path(dest) as tmp:
+                tmp.write_bytes(data)
+    for path in sorted(target.rglob("*"), reverse=True):
+        if path.is_file() and path.relative_to(target) not in staged:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return removed
+
+
+def check_solutions_close(root: Path) -> None:
+    """Refuse (:class:`~tum2000.book.solutions.UnclosedSolution`, exit status 2)
+    a source notebook or page whose solution never closes, before anything runs."""
+    for _ in _stripped(root / SOURCE):
+        pass
+
+
+def _stripped(folder: Path):
+    """``(relative path, content without solutions, solutions removed)`` of every
+    file of ``folder`` a book is made from."""
+    import nbformat
+
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_dir() or path.name.endswith(".failed.ipynb") or path.name.startswith(".") \
+                or ".ipynb_checkpoints" in rel.parts or rel.parts[0] == "_executed":
+            continue
+        if path.suffix == ".ipynb":
+            nb = nbformat.read(path, as_version=4)
+            count = strip_notebook(nb, str(rel))
+            yield rel, nbformat.writes(nb).encode(), count
+        elif path.suffix == ".md":
+            text, count = strip_text(path.read_text(encoding="utf-8"), str(rel))
+            yield rel, text.encode(), count
+        else:
+            yield rel, path.read_bytes(), 0
+
+
+# --- Jupyter Book -------------------------------------------------------------------------------
+
+def _render(source_root: Path, html: Path, config: Path, toc: Path, progress: bool) -> None:
     """Run Jupyter Book in a child process; on Ctrl-C/SIGTERM stop it first."""
-    process = subprocess.Popen(command, cwd=root, text=True,
+    command = [sys.executable, "-m", "tum2000.book.render", str(source_root), str(html),
+               "--config", str(config), "--toc", str(toc)]
+    process = subprocess.Popen(command, cwd=source_root, text=True,
                                stdout=None if progress else subprocess.PIPE,
                                stderr=None if progress else subprocess.STDOUT)
     try:
@@ -95,8 +212,10 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     ``root``: the book (default: found from the working directory).
     ``parameter_file`` (YAML/JSON) and ``parameters`` (a mapping of the same
     shape, applied after the file) set the notebooks' parameters; ``quick``
-    runs short simulations. ``output_dir`` holds ``_build`` (default: the root).
-    Jupyter Book runs with ``-W -n --keep-going``: any warning fails the build.
+    runs short simulations. Any of them makes a variant book
+    (:mod:`tum2000.book.editions`). ``student``: the student edition, plus
+    its bundle. ``output_dir`` holds ``_build`` (default: the root). Jupyter
+    Book runs with warnings as errors: any warning fails the build.
     """
     root = Path(root).resolve() if root is not None else find_root()
     sets = {**read_parameter_file(parameter_file), **(parameters or {})}
@@ -105,13 +224,30 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
 
         check_folder(output_dir, "--output-dir")
     output = Path(output_dir).resolve() if output_dir is not None else root
+    edition = Edition(root, output / "_build",
+                      variant_name(parameter_file, parameters, quick), student)
+    jobs = plan(sets, quick, root)  # every value checked before anything runs
+    if student:
+        check_solutions_close(root)
     started = time.perf_counter()
-    execute_all(sets, quick, root, progress, force)
-    html = output / "_build" / "html"
-    say(progress, f"rendering the book with Jupyter Book into {html}")
-    config = write_config(root, output / "_build" / "_config.generated.yml", student=student)
-    _jupyter_book([sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-                   "build", str(root), "--path-output", str(output), "--config", str(config),
-                   "-W", "-n", "--keep-going"], root, progress)
-    say(progress, f"book built in {time.perf_counter() - started:.0f} s: {html / 'index.html'}")
-    return html
+    say(progress, f"building the {edition.label} into {edition.folder}")
+    execute_all(root=root, progress=progress, force=force, executed_dir=edition.executed,
+                jobs=jobs)
+    source_root = edition.source_root
+    if student:
+        removed = stage_student(edition.executed, source_root / EXECUTED)
+        say(progress, f"student edition: {removed} solution(s) removed from the sources "
+                      f"({source_root / EXECUTED})")
+    changes = changes_of(sets, quick, root)
+    say(progress, f"rendering the book with Jupyter Book into {edition.html}")
+    config = write_config(root, edition.folder / "_config.generated.yml", student=student,
+                          banner=banner_html(edition, changes))
+    _render(source_root, edition.html, config, root / "_toc.yml", progress)
+    if student:
+        from .bundle import write_bundle
+
+        write_bundle(root, edition.bundle, changes)
+        say(progress, f"student bundle: {edition.bundle}")
+    say(progress, f"{edition.label} built in {time.perf_counter() - started:.0f} s: "
+                  f"{edition.html / 'index.html'}")
+    return edition.html

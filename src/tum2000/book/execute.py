@@ -77,6 +77,44 @@ class _Run:
     managers: list = field(default_factory=list)
     cancelled: bool = False
     first_code_cell: int | None = None
+    # What the kernel is doing, for the progress lines of a long notebook:
+    code_cells: int = 0          # code cells in the notebook
+    code_cell: int = 0           # the code cell being executed (1-based)
+    cell_text: str = ""          # its first line
+    kernel_line: str = ""        # the last line the kernel printed in this cell
+    started: float = field(default_factory=time.perf_counter)
+
+
+class _LastLine:
+    """A file-like sink for the kernel's stdout/stderr (papermill's ``stdout_file``):
+    keeps the last non-empty line (progress bars rewrite with carriage returns)."""
+
+    def __init__(self, run: _Run):
+        self.run = run
+
+    def write(self, text: str) -> int:
+        lines = [part.strip() for part in text.replace("\r", "\n").split("\n")]
+        lines = [line for line in lines if line]
+        if lines:
+            self.run.kernel_line = lines[-1]
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+HEARTBEAT_S = 10.0
+"""A long-running notebook reports what it is doing this often (seconds)."""
+
+
+def describe(run: _Run) -> str:
+    """``"cell 3 of 9, 42 s: simulating ..."``: where a running notebook is."""
+    doing = run.kernel_line or run.cell_text
+    where = f"cell {run.code_cell} of {run.code_cells}" if run.code_cells else "starting"
+    if run.code_cell == 0:
+        where = "starting the kernel"
+    return (f"{where}, {time.perf_counter() - run.started:.0f} s"
+            + (f": {doing[:100]}" if doing else ""))
 
 
 def _manager_class(run: _Run):
@@ -135,9 +173,17 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
                progress: bool, log_output: bool, run: _Run) -> None:
     import papermill
 
+    def on_notebook_start(notebook):
+        run.code_cells = sum(1 for c in notebook.cells if c.cell_type == "code")
+
     def on_cell_start(cell, cell_index):
         if run.cancelled:
             raise _Cancelled("interrupted")
+        if cell.cell_type == "code":
+            run.code_cell += 1
+            run.cell_text = next((line.strip() for line in cell.source.splitlines()
+                                  if line.strip() and not line.lstrip().startswith("#")), "")
+            run.kernel_line = ""
 
     def on_cell_executed(cell, cell_index, execute_reply):
         if run.first_code_cell is None and "parameters" not in cell.metadata.get("tags", []) \
@@ -147,26 +193,28 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
 
     papermill.execute_notebook(
         str(source), str(target), parameters=dict(values), cwd=str(cwd),
-        progress_bar=progress, log_output=log_output, start_timeout=KERNEL_START_TIMEOUT_S,
-        kernel_manager_class=_manager_class(run), on_cell_start=on_cell_start,
-        on_cell_executed=on_cell_executed)
+        progress_bar=False, log_output=log_output, start_timeout=KERNEL_START_TIMEOUT_S,
+        stdout_file=_LastLine(run), stderr_file=_LastLine(run),
+        kernel_manager_class=_manager_class(run), on_notebook_start=on_notebook_start,
+        on_cell_start=on_cell_start, on_cell_executed=on_cell_executed)
 
 
 def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
-                       progress: bool, log_output: bool) -> None:
-    """Run papermill in a worker thread; on Ctrl-C/SIGTERM stop the kernel cleanly."""
+                       progress: bool, log_output: bool, label: str) -> None:
+    """Run papermill in a worker thread; on Ctrl-C/SIGTERM stop the kernel cleanly.
+    With ``progress``, say every :data:`HEARTBEAT_S` seconds what the kernel is doing."""
     import shutil
     import tempfile
 
     run = _Run(Path(tempfile.mkdtemp(prefix="tum2000-kernel-")))
     try:
-        _run_in_thread(run, source, values, target, cwd, progress, log_output)
+        _run_in_thread(run, source, values, target, cwd, progress, log_output, label)
     finally:
         shutil.rmtree(run.sockets, ignore_errors=True)
 
 
 def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
-                   progress: bool, log_output: bool) -> None:
+                   progress: bool, log_output: bool, label: str) -> None:
     outcome: dict[str, BaseException] = {}
 
     def work() -> None:
@@ -177,9 +225,13 @@ def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: P
 
     worker = threading.Thread(target=work, name=f"papermill {source.name}", daemon=True)
     worker.start()
+    last_report = time.perf_counter()
     try:
         while worker.is_alive():
             worker.join(0.1)
+            if progress and time.perf_counter() - last_report >= HEARTBEAT_S:
+                last_report = time.perf_counter()
+                say(True, f"      {label}: {describe(run)}")
     except KeyboardInterrupt:
         run.cancelled = True
         release_stages()
@@ -208,13 +260,17 @@ def _failure(source: Path, err: BaseException, failed: Path | None) -> BookError
 
 
 def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: bool = True,
-            log_output: bool = False, metadata: Mapping[str, Any] | None = None) -> Path:
+            log_output: bool = False, metadata: Mapping[str, Any] | None = None,
+            label: str | None = None) -> Path:
     """Execute ``source`` with checked ``values`` into ``output`` (see the module's doc).
 
     ``metadata`` goes into the executed notebook under ``tum2000``. Papermill
     writes into a private temporary folder (so a write that comes late, after
     an interruption, cannot land beside the output); the result is copied
-    into place atomically when every cell ran.
+    into place atomically when every cell ran. The executed notebook shows one
+    box with the parameter values in force (:mod:`tum2000.book.parameters_box`).
+    With ``progress``, a line every :data:`HEARTBEAT_S` seconds says which
+    cell runs and the kernel's last output line, prefixed by ``label``.
     """
     import shutil
     import tempfile
@@ -228,7 +284,8 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
             tempfile.TemporaryDirectory(prefix="tum2000-notebook-") as private:
         result = Path(private) / output.name
         try:
-            _execute_in_thread(source, values, result, output.parent, progress, log_output)
+            _execute_in_thread(source, values, result, output.parent, progress, log_output,
+                               label or source.stem)
         except KeyboardInterrupt:
             raise
         except papermill.PapermillExecutionError as err:
@@ -239,8 +296,8 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
         except Exception as err:  # noqa: BLE001 - a dead kernel, a timeout: one line
             kept = _keep_failed(result, failed)
             raise _failure(source, err, failed if kept else None) from None
-        _mark(result, {**(metadata or {}), "parameters": dict(values),
-                       "seconds": round(time.perf_counter() - started, 1)})
+        _mark(result, source, values, {**(metadata or {}), "parameters": dict(values),
+                                       "seconds": round(time.perf_counter() - started, 1)})
         with atomic_path(output) as tmp:
             shutil.copyfile(result, tmp)
     failed.unlink(missing_ok=True)
@@ -258,13 +315,17 @@ def _keep_failed(result: Path, failed: Path) -> bool:
     return True
 
 
-def _mark(executed: Path, metadata: Mapping[str, Any]) -> None:
+def _mark(executed: Path, source: Path, values: Mapping[str, Any],
+          metadata: Mapping[str, Any]) -> None:
     import nbformat
+
+    from .parameters import declared_parameters
+    from .parameters_box import show_parameters
 
     nb = nbformat.read(executed, as_version=4)
     nb.metadata["tum2000"] = dict(metadata)
-    # The injected-parameters cell shows which values differ from the defaults;
-    # papermill's own metadata (paths of this machine) is not for the reader.
+    show_parameters(nb, source.stem, declared_parameters(source), values)
+    # Papermill's own metadata (paths of this machine) is not for the reader.
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -294,15 +355,28 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
         from ..errors import BadInput
 
         raise BadInput(f"--out {output} is the notebook's source: give another file")
-    return execute(source, values, output, progress=progress, log_output=log_output)
+    say(progress, f"executing {source.name} into {output}")
+    started = time.perf_counter()
+    result = execute(source, values, output, progress=progress, log_output=log_output)
+    say(progress, f"done in {time.perf_counter() - started:.1f} s")
+    return result
 
 
 # --- every notebook of the book -----------------------------------------------------------------
 
+AFTER_EXECUTION = frozenset({"book/build.py", "book/render.py", "book/editions.py",
+                             "book/bundle.py", "book/solutions.py", "cli.py"})
+"""Modules (relative to the package) that only act on executed notebooks, or
+start the build: a change to them re-renders the book but re-executes nothing."""
+
+
 def package_hash() -> str:
-    """SHA-256 of every module of the package (simulation, analysis, figures)."""
+    """SHA-256 of every module of the package (simulation, analysis, figures, the
+    execution itself), except :data:`AFTER_EXECUTION`."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if path.relative_to(PACKAGE_DIR).as_posix() in AFTER_EXECUTION:
+            continue
         digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -325,11 +399,12 @@ def stored_key(executed: Path) -> str | None:
         return None
 
 
-def sync_pages(root: Path) -> None:
-    """Copy the book's non-notebook files into the executed tree (only if changed)."""
+def sync_pages(root: Path, executed: Path | None = None) -> None:
+    """Copy the book's non-notebook files into the executed tree ``executed``
+    (default: the published book's ``book/_executed``), only those that changed."""
     import shutil
 
-    source, target = root / SOURCE, root / EXECUTED
+    source, target = root / SOURCE, (executed or root / EXECUTED)
     wanted = set()
     for path in source.rglob("*"):
         rel = path.relative_to(source)
@@ -354,34 +429,42 @@ def sync_pages(root: Path) -> None:
 
 def execute_all(parameter_sets: Mapping[str, Any] | None = None, quick: bool = False,
                 root: str | os.PathLike | None = None, progress: bool = True,
-                force: bool = False) -> list[Path]:
-    """Execute every notebook whose key changed into ``book/_executed``.
+                force: bool = False, executed_dir: str | os.PathLike | None = None,
+                jobs: list[tuple[Path, dict[str, Any]]] | None = None) -> list[Path]:
+    """Execute every notebook whose key changed into ``executed_dir`` (default:
+    the published book's ``book/_executed``; a variant book has its own).
 
-    Every parameter of every notebook is checked before the first one runs.
+    Every parameter of every notebook is checked before the first one runs
+    (or ``jobs``, an already checked :func:`~tum2000.book.parameters.plan`).
     All notebooks are attempted; failures are collected and raised together as
     a :class:`BookError`. A notebook that fails keeps its previous good
     executed copy (the failed one is beside it, as ``NAME.failed.ipynb``).
+    Progress: one line per notebook with the time since the start, and for a
+    long one a line every :data:`HEARTBEAT_S` seconds (cell, kernel output).
     """
     root = Path(root) if root is not None else find_root()
-    jobs = plan(parameter_sets, quick, root)
+    target = Path(executed_dir) if executed_dir is not None else root / EXECUTED
+    jobs = jobs if jobs is not None else plan(parameter_sets, quick, root)
     code = package_hash()
     failures: list[str] = []
     outputs: list[Path] = []
-    sync_pages(root)
+    sync_pages(root, target)
+    begun = time.perf_counter()
     for i, (source, values) in enumerate(jobs, 1):
         rel = source.relative_to(root / SOURCE)
-        executed = root / EXECUTED / rel
+        executed = target / rel
         key = execution_key(source, values, code)
         outputs.append(executed)
+        clock = _clock(time.perf_counter() - begun)
         if not force and executed.exists() and stored_key(executed) == key:
-            say(progress, f"[{i}/{len(jobs)}] {rel}: unchanged, not re-executed")
+            say(progress, f"[{i}/{len(jobs)} {clock}] {rel}: unchanged, not re-executed")
             continue
-        say(progress, f"[{i}/{len(jobs)}] executing {rel}"
+        say(progress, f"[{i}/{len(jobs)} {clock}] executing {rel}"
             + (f" with {values}" if values else ""))
         started = time.perf_counter()
         try:
-            execute(source, values, executed, progress=False,
-                    metadata={"execution_key": key})
+            execute(source, values, executed, progress=progress,
+                    metadata={"execution_key": key}, label=rel.stem)
         except BookError as err:
             failures.append(str(err))
             say(progress, f"      FAILED: {failures[-1]}")
@@ -390,6 +473,11 @@ def execute_all(parameter_sets: Mapping[str, Any] | None = None, quick: bool = F
     if failures:
         raise BookError(f"{len(failures)} notebook(s) failed: " + "; ".join(failures))
     return outputs
+
+
+def _clock(seconds: float) -> str:
+    """Elapsed time as m:ss."""
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
 def say(progress: bool, text: str) -> None:
