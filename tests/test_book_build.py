@@ -153,13 +153,17 @@ def test_every_notebook_was_executed_with_quick_parameters(built_book):
             assert meta["parameters"]["duration_ms"] == 1200.0
 
 
-def test_executed_notebooks_have_no_errors_and_all_glued_values(built_book):
+def test_executed_notebooks_have_no_errors_warnings_and_all_glued_values(built_book):
     _, _, folder = built_book
     for path in _executed(folder):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 assert output["output_type"] != "error", f"{path.name}: {output.get('ename')}"
+                # No Python warning reaches a reader, not even in a hidden cell's stderr.
+                if output.get("name") == "stderr":
+                    text = "".join(output.get("text", ""))
+                    assert "Warning:" not in text, f"{path.name}, cell {cell.get('id')}: {text}"
         values = _glue_values(nb)
         for key, _ in _glue_uses(nb):
             assert key in values, f"{path.name}: glue key {key} missing"
