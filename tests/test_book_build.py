@@ -489,6 +489,19 @@ def test_student_bundle_has_the_notebooks_without_solutions_or_outputs(built_boo
     assert result.returncode == 0, result.stderr
     out = unpacked / result.stdout.strip()
     assert out.is_file() and "output" in out.parts
+    # It ships the stored sweeps, which verify there, and its exploration page reads
+    # them from the bundle's own book (nothing is swept again).
+    check = subprocess.run([sys.executable, "-m", "tum2000.cli", "data", "check", "--quiet"],
+                           cwd=unpacked, capture_output=True, text=True, timeout=600)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "spread.nc: OK" in check.stdout
+    result = subprocess.run([sys.executable, "-m", "tum2000.cli", "run", "exploration",
+                             "--no-progress"], cwd=unpacked, capture_output=True, text=True,
+                            timeout=1200)
+    assert result.returncode == 0, result.stderr
+    text = (unpacked / result.stdout.strip()).read_text()
+    assert "book/data/spread.nc" in text and "did not verify" not in text
+    assert "computed in this build" not in text
 
 
 # --- a variant book tells the reader ---------------------------------------------------------

@@ -6,6 +6,7 @@ The installs need the package index (or pip's cache) and take minutes: slow.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -135,6 +136,25 @@ def test_plain_pip_install_in_a_fresh_environment(tmp_path):
     refused = subprocess.run([tum, "params", "panel_a_raster"], cwd=elsewhere, env=env,
                              capture_output=True, text=True)
     assert refused.returncode == 2 and "no tum2000 book" in refused.stderr
+    # Stored data is read from the book it is given, never from the installed package:
+    # the exploration chapter's sweep comes from the book and nothing is swept again.
+    code = ("import json, tum2000\n"
+            "from tum2000.sweep_data import stored_sweep\n"
+            "import tum2000.sweep as sweep\n"
+            "def refuse(*args, **kwargs):\n"
+            "    raise AssertionError('the stored sweep was recomputed')\n"
+            "sweep.run_sweep = refuse\n"
+            "if __name__ == '__main__':\n"
+            "    base = tum2000.preset('default', duration_ms=5000.0)\n"
+            f"    ds, check = stored_sweep('a_ee', base, {{'EE_A_mV': [1.2, 1.8, 2.4]}}, [1, 2],\n"
+            f"                             root={str(sources)!r})\n"
+            "    print(json.dumps([ds.attrs['source'], check.verified, len(check.points)]))\n")
+    (elsewhere / "stored.py").write_text(code)
+    source, verified, points = json.loads(run(python, "stored.py").stdout.strip())
+    assert source == "stored book/data/a_ee.nc" and verified and points == 2
+    no_book = subprocess.run([tum, "data", "check"], cwd=elsewhere, env=env,
+                             capture_output=True, text=True)
+    assert no_book.returncode == 2 and "no tum2000 book" in no_book.stderr
 
 
 @pytest.mark.slow

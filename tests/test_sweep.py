@@ -196,56 +196,6 @@ def test_command_line_grids_and_seeds_expand():
     assert seeds_of(listed) == [7, 3]
 
 
-# --- committed sweep results ------------------------------------------------------
-
-def test_committed_sweep_is_used_and_checked(swept, tmp_path):
-    from tum2000.sweep_data import check_sample, committed_sweep
-
-    base, _, result = swept
-    data = tmp_path / "data"
-    save_sweep(result, data / "spread.nc")
-    ds, report = committed_sweep("spread", base, GRID, SEEDS, data_dir=data, check=1,
-                                 check_rng=0)
-    assert report is not None and report.agrees and len(report.points) == 1
-    assert ds.attrs["source"].startswith("committed spread.nc")
-    xr.testing.assert_identical(ds.drop_attrs(), result.drop_attrs())
-    # simulated afresh, not read from the cache (which holds the sweep's own runs)
-    cached = set(tum2000.cache_dir().glob("*"))
-    fresh = check_sample(ds, data / "spread.nc", n=2, rng=1)
-    assert fresh.agrees and [p["differing"] for p in fresh.points] == [0, 0]
-    assert set(tum2000.cache_dir().glob("*")) == cached
-
-
-def test_a_committed_sweep_that_the_code_contradicts_is_refused(swept, tmp_path):
-    from tum2000.sweep_data import SweepDataMismatch, check_sample, run_cost
-
-    base, _, result = swept
-    tampered = result.copy(deep=True)
-    tampered["exc_rate_hz"] += 0.5
-    with pytest.raises(SweepDataMismatch, match=r"exc_rate_hz is .*Regenerate it: tum2000 sweep "
-                       r"--set burn_in_ms=200 --set duration_ms=600 --grid "
-                       r"I_b_spread_mV=0.5,1 --seeds 2 --out book/data/x.nc"):
-        check_sample(tampered, "book/data/x.nc", n=1, rng=0)
-    # too expensive points are not sampled
-    assert run_cost(base) < 1
-    report = check_sample(tampered, "x.nc", n=1, max_cost=0.01)
-    assert report.points == [] and "no point cheap enough" in report.summary()
-
-
-def test_another_sweep_than_the_committed_one_is_computed(swept, tmp_path, monkeypatch):
-    from tum2000.sweep_data import committed_sweep, same_sweep
-    from tum2000.sweep_grid import make_grid
-
-    base, directory, result = swept
-    save_sweep(result, tmp_path / "spread.nc")
-    assert same_sweep(result, base, make_grid(GRID), SEEDS)
-    assert not same_sweep(result, base, make_grid(GRID), [1])
-    ds, report = committed_sweep("spread", base, GRID, [1], data_dir=tmp_path,
-                                 directory=directory)
-    assert report is None and ds.sizes["seed"] == 1
-    assert ds.attrs["runs_cached"] == 2  # computed by run_sweep, here from its cache
-
-
 def test_the_local_cluster_listens_on_loopback_only():
     import psutil
 
@@ -258,12 +208,3 @@ def test_the_local_cluster_listens_on_loopback_only():
                      if c.status == psutil.CONN_LISTEN]
         assert len(listening) >= 3  # scheduler, its HTTP server, the worker
         assert {address.ip for address in listening} == {"127.0.0.1"}
-
-
-def test_stored_statistics_compare_within_their_last_bits():
-    from tum2000.sweep_data import _same
-
-    # a sum over threads can change the last bit of a statistic between processes
-    assert _same(0.005762800594716581, 0.005762800594716582)
-    assert not _same(1.0, 1.0 + 1e-6) and not _same(0.3, 0.0)
-    assert _same(math.nan, math.nan) and not _same(math.nan, 0.0)

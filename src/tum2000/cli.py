@@ -201,7 +201,39 @@ def cmd_book(args: argparse.Namespace) -> int:
     _book_tools()
     build(parameter_file=args.parameters, quick=args.quick, student=args.student,
           output_dir=args.output_dir, root=_root(args), force=args.force,
-          parameters=parse_assignments(args.set))
+          parameters=parse_assignments(args.set), strict=args.strict)
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """``data check`` (exit 1 naming every file that did not verify) and
+    ``data regenerate`` (exit 2 before any work for an unknown name or a file
+    too large for this machine)."""
+    import time
+
+    from . import sweep_data
+
+    root = _root(args)
+    if args.action == "check":
+        started = time.perf_counter()
+        files = sweep_data.select_files(root, args.names)
+        failed = 0
+        for path in files:
+            check = sweep_data.check_file(path, points=None if args.all else
+                                          sweep_data.BUILD_CHECK_POINTS,
+                                          progress=not args.quiet)
+            print(check.line(args.strict), flush=True)
+            for note in check.notes if not args.strict else ():
+                print(f"  note: {note}", flush=True)
+            failed += not check.verified_as(args.strict)
+        print(f"checked {len(files)} stored file(s) in {root / 'book' / 'data'} in "
+              f"{time.perf_counter() - started:.0f} s: "
+              + (f"{failed} did not verify" if failed else "all verified"), file=sys.stderr)
+        return 1 if failed else 0
+    written = sweep_data.regenerate(args.names, root, workers=args.workers,
+                                    progress=not args.quiet)
+    for path in written:
+        print(path)
     return 0
 
 
@@ -318,8 +350,36 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", metavar="DIR", help="where _build/ goes (default: the root); "
                    "a variant book (--parameters, --set, --quick) goes to _build/variant-NAME/")
     p.add_argument("--force", action="store_true", help="re-execute every notebook")
+    p.add_argument("--strict", action="store_true",
+                   help="fail (exit 1) before executing anything if the book's stored data "
+                        "(book/data) does not verify; without it the build goes on and warns")
     _add_root_option(p)
     p.set_defaults(func=cmd_book)
+
+    from .sweep_cli import positive_int
+
+    p = sub.add_parser("data", help="check or regenerate the results stored with the book "
+                                    "(book/data/*.nc)")
+    data = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    q = data.add_parser("check", help="verify every stored file: its content hash and "
+                        "recomputed runs (exit 1 naming each file that does not verify)")
+    q.add_argument("names", nargs="*", metavar="NAME", help="stored files (default: all)")
+    q.add_argument("--all", action="store_true",
+                   help="recompute every fingerprinted run, not only the two a build checks")
+    q.add_argument("--strict", action="store_true",
+                   help="also fail when a recomputed run's spikes differ from its stored "
+                        "fingerprint although every statistic agrees (CI's rule)")
+    q.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_root_option(q)
+    q.set_defaults(func=cmd_data)
+    q = data.add_parser("regenerate", help="recompute stored files and replace them "
+                        "atomically (default: all of them)")
+    q.add_argument("names", nargs="*", metavar="NAME", help="stored files (default: all)")
+    q.add_argument("--workers", type=positive_int, default=None,
+                   help="simulations at once (default: one per core)")
+    q.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_root_option(q)
+    q.set_defaults(func=cmd_data)
 
     p = sub.add_parser("cache", help="list or clear the dataset cache, or print its folder")
     what = p.add_mutually_exclusive_group()

@@ -71,6 +71,12 @@ class IncompleteRun(ComputationFailed):
     """A simulation stopped before the end of its span (and was not saved)."""
 
 
+class StoredDataError(ComputationFailed):
+    """Data stored with the book (``book/data/``) did not verify: its content
+    hash does not match its values, or a recomputed point disagrees with it.
+    The message names the file and the command that regenerates it."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) or SIGTERM: raised in the main thread so that every
     ``finally`` and every temporary file is cleaned up on the way out."""

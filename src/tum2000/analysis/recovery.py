@@ -51,6 +51,13 @@ RMSE_MIN_RECOVERY_MS = 500.0
 """Recoveries at least this long enter the summary's trajectory rmse (ms)."""
 TAU_MAX_WINDOWS = 5.0
 """A fitted recovery time constant is bounded to this many times the fitted window."""
+FIT_TOLERANCE = 1e-15
+"""Stopping tolerances (ftol, xtol, gtol) of the least-squares fit: converged
+to the last digits. With SciPy's default 1e-8 the fit stops wherever its path
+crosses the tolerance, and that path moves with the last bits of x: fitted time
+constants then differed by up to 1.2e-5 (relative) between processors whose
+NumPy ``exp`` differs in the last bit; converged, by at most a few 1e-9
+(see :mod:`tum2000.store.stored`)."""
 
 
 def exponential_approach(t: np.ndarray, x_inf: float, x0: float, tau: float,
@@ -93,7 +100,8 @@ def fit_exponential_approach(t_ms: np.ndarray, x: np.ndarray,
             warnings.simplefilter("ignore", OptimizeWarning)
             popt, _ = curve_fit(lambda tt, a, b, c: exponential_approach(tt, a, b, c, t0),
                                 t, y, p0=p0, bounds=([lo, lo, 1.0], [hi, hi, tau_hi]),
-                                maxfev=5000)
+                                ftol=FIT_TOLERANCE, xtol=FIT_TOLERANCE,
+                                gtol=FIT_TOLERANCE, maxfev=5000)
     except (RuntimeError, ValueError):
         return nan
     resid = y - exponential_approach(t, *popt, t0=t0)

@@ -202,11 +202,32 @@ def _render(source_root: Path, html: Path, config: Path, toc: Path, progress: bo
                         "with warnings or errors above" + detail)
 
 
+def check_stored_data(root: Path, strict: bool, progress: bool) -> list[Any]:
+    """Check the book's stored data (``tum2000 data check``'s rules) before any
+    notebook runs; return the checks that failed. ``strict``: refuse them
+    (:class:`~tum2000.errors.StoredDataError`, exit status 1) instead."""
+    from ..store.stored import data_dir, stored_files
+    from ..sweep_data import check_all, require_verified
+
+    if not stored_files(data_dir(root)):
+        return []
+    started = time.perf_counter()
+    checks = check_all(root)
+    say(progress, f"stored data: {sum(c.verified for c in checks)} of {len(checks)} file(s) "
+                  f"verified in {time.perf_counter() - started:.0f} s")
+    for check in checks:
+        for note in check.notes:
+            say(progress, f"      {check.path.name}: {note}")
+    if strict:
+        require_verified(checks, strict=True)
+    return [c for c in checks if not c.verified]
+
+
 def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
           student: bool = False,
           output_dir: str | os.PathLike | None = None, *, root: str | os.PathLike | None = None,
           parameters: Mapping[str, Any] | None = None, progress: bool = True,
-          force: bool = False) -> Path:
+          force: bool = False, strict: bool = False) -> Path:
     """Execute every notebook, then build the HTML book; return the HTML folder.
 
     ``root``: the book (default: found from the working directory).
@@ -216,6 +237,12 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     (:mod:`tum2000.book.editions`). ``student``: the student edition, plus
     its bundle. ``output_dir`` holds ``_build`` (default: the root). Jupyter
     Book runs with warnings as errors: any warning fails the build.
+
+    The book's stored data is checked first (:func:`check_stored_data`). A
+    file that does not verify fails a ``strict`` build (as CI runs it) before
+    any notebook runs; otherwise the build goes on, the page that reads the
+    file shows a warning box, and the build ends with a warning line naming
+    the file and the command that regenerates it.
     """
     root = Path(root).resolve() if root is not None else find_root()
     sets = {**read_parameter_file(parameter_file), **(parameters or {})}
@@ -231,6 +258,7 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
         check_solutions_close(root)
     started = time.perf_counter()
     say(progress, f"building the {edition.label} into {edition.folder}")
+    unverified = check_stored_data(root, strict, progress)
     execute_all(root=root, progress=progress, force=force, executed_dir=edition.executed,
                 jobs=jobs)
     source_root = edition.source_root
@@ -250,4 +278,6 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
         say(progress, f"student bundle: {edition.bundle}")
     say(progress, f"{edition.label} built in {time.perf_counter() - started:.0f} s: "
                   f"{edition.html / 'index.html'}")
+    for check in unverified:  # always shown: the reader must see it
+        say(True, f"warning: stored data did not verify: {check.line()}")
     return edition.html

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..atomic import atomic_path, restorable_folder
+from ..config import book_environment
 from ..errors import ComputationFailed, Interrupted
 from ..interruption import release_stages, stage
-from .layout import EXECUTED, SOURCE, find_notebook, find_root, source_notebooks
+from .layout import EXECUTED, SOURCE, find_notebook, find_root, root_of, source_notebooks
 from .parameters import check_parameters, plan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -59,14 +60,16 @@ class _Cancelled(Exception):
 
 # --- the kernel: this Python, over ipc ----------------------------------------------------
 
-def this_python_kernel_spec():
-    """A kernel spec that runs ipykernel on this interpreter."""
+def this_python_kernel_spec(env: Mapping[str, str] | None = None):
+    """A kernel spec that runs ipykernel on this interpreter, with ``env``
+    added to its environment (e.g. which book it belongs to)."""
     from jupyter_client.kernelspec import KernelSpec
 
     return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
                             "{connection_file}"],
                       display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} "
-                                   "(tum2000)", language="python", metadata={})
+                                   "(tum2000)", language="python", metadata={},
+                      env=dict(env or {}))
 
 
 @dataclass
@@ -74,6 +77,7 @@ class _Run:
     """Shared between the main thread and the thread that runs papermill."""
 
     sockets: Path
+    env: dict = field(default_factory=dict)  # added to the kernel's environment
     managers: list = field(default_factory=list)
     cancelled: bool = False
     first_code_cell: int | None = None
@@ -134,7 +138,7 @@ def _manager_class(run: _Run):
 
         @property
         def kernel_spec(self):  # the registered kernels do not matter
-            return this_python_kernel_spec()
+            return this_python_kernel_spec(run.env)
 
     return ThisPythonKernelManager
 
@@ -200,13 +204,14 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
 
 
 def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
-                       progress: bool, log_output: bool, label: str) -> None:
+                       progress: bool, log_output: bool, label: str,
+                       env: Mapping[str, str]) -> None:
     """Run papermill in a worker thread; on Ctrl-C/SIGTERM stop the kernel cleanly.
     With ``progress``, say every :data:`HEARTBEAT_S` seconds what the kernel is doing."""
     import shutil
     import tempfile
 
-    run = _Run(Path(tempfile.mkdtemp(prefix="tum2000-kernel-")))
+    run = _Run(Path(tempfile.mkdtemp(prefix="tum2000-kernel-")), env=dict(env))
     try:
         _run_in_thread(run, source, values, target, cwd, progress, log_output, label)
     finally:
@@ -261,7 +266,7 @@ def _failure(source: Path, err: BaseException, failed: Path | None) -> BookError
 
 def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: bool = True,
             log_output: bool = False, metadata: Mapping[str, Any] | None = None,
-            label: str | None = None) -> Path:
+            label: str | None = None, root: Path | None = None) -> Path:
     """Execute ``source`` with checked ``values`` into ``output`` (see the module's doc).
 
     ``metadata`` goes into the executed notebook under ``tum2000``. Papermill
@@ -271,6 +276,8 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
     box with the parameter values in force (:mod:`tum2000.book.parameters_box`).
     With ``progress``, a line every :data:`HEARTBEAT_S` seconds says which
     cell runs and the kernel's last output line, prefixed by ``label``.
+    ``root``: the book the notebook belongs to (its kernel reads that book's
+    stored data, wherever the notebook runs).
     """
     import shutil
     import tempfile
@@ -285,7 +292,8 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
         result = Path(private) / output.name
         try:
             _execute_in_thread(source, values, result, output.parent, progress, log_output,
-                               label or source.stem)
+                               label or source.stem,
+                               book_environment(root) if root is not None else {})
         except KeyboardInterrupt:
             raise
         except papermill.PapermillExecutionError as err:
@@ -357,7 +365,9 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
         raise BadInput(f"--out {output} is the notebook's source: give another file")
     say(progress, f"executing {source.name} into {output}")
     started = time.perf_counter()
-    result = execute(source, values, output, progress=progress, log_output=log_output)
+    book = Path(root) if root is not None else root_of(source)
+    result = execute(source, values, output, progress=progress, log_output=log_output,
+                     root=book)
     say(progress, f"done in {time.perf_counter() - started:.1f} s")
     return result
 
@@ -382,11 +392,28 @@ def package_hash() -> str:
     return digest.hexdigest()
 
 
-def execution_key(source: Path, values: Mapping[str, Any], code: str | None = None) -> str:
-    """What an executed notebook depends on: its source, parameters, package code."""
+def data_hash(root: Path) -> str:
+    """SHA-256 of the book's stored data (``book/data/``): a regenerated file
+    re-executes the pages that read stored data."""
+    from ..store.stored import DATA_FOLDER
+
+    digest = hashlib.sha256()
+    folder = root / DATA_FOLDER
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def execution_key(source: Path, values: Mapping[str, Any], code: str | None = None,
+                  data: str = "") -> str:
+    """What an executed notebook depends on: its source, parameters, package
+    code and the book's stored data."""
     text = json.dumps({"source": hashlib.sha256(source.read_bytes()).hexdigest(),
                        "parameters": dict(sorted(values.items())),
-                       "code": code or package_hash(), "kernel": sys.executable},
+                       "code": code or package_hash(), "kernel": sys.executable,
+                       "data": data},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -445,7 +472,7 @@ def execute_all(parameter_sets: Mapping[str, Any] | None = None, quick: bool = F
     root = Path(root) if root is not None else find_root()
     target = Path(executed_dir) if executed_dir is not None else root / EXECUTED
     jobs = jobs if jobs is not None else plan(parameter_sets, quick, root)
-    code = package_hash()
+    code, data = package_hash(), data_hash(root)
     failures: list[str] = []
     outputs: list[Path] = []
     sync_pages(root, target)
@@ -453,7 +480,7 @@ def execute_all(parameter_sets: Mapping[str, Any] | None = None, quick: bool = F
     for i, (source, values) in enumerate(jobs, 1):
         rel = source.relative_to(root / SOURCE)
         executed = target / rel
-        key = execution_key(source, values, code)
+        key = execution_key(source, values, code, data)
         outputs.append(executed)
         clock = _clock(time.perf_counter() - begun)
         if not force and executed.exists() and stored_key(executed) == key:
@@ -464,7 +491,7 @@ def execute_all(parameter_sets: Mapping[str, Any] | None = None, quick: bool = F
         started = time.perf_counter()
         try:
             execute(source, values, executed, progress=progress,
-                    metadata={"execution_key": key}, label=rel.stem)
+                    metadata={"execution_key": key}, label=rel.stem, root=root)
         except BookError as err:
             failures.append(str(err))
             say(progress, f"      FAILED: {failures[-1]}")

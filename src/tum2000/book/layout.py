@@ -12,18 +12,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..config import BOOK_ROOT_FILES as ROOT_FILES
+from ..config import BOOK_SOURCE as SOURCE
+from ..config import find_book_root
+from ..config import is_book_root as is_root
 from ..errors import BadInput
 
-SOURCE = Path("book")
-"""The book's sources, relative to the root."""
 EXECUTED = SOURCE / "_executed"
 """Where the executed notebooks and a copy of the other pages go; ``_toc.yml``
 points here."""
-ROOT_FILES: tuple[str, ...] = ("_config.yml", "_toc.yml")
-
-
-def is_root(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in ROOT_FILES) and (folder / SOURCE).is_dir()
 
 
 def find_root(start: str | os.PathLike | None = None, *, required: bool = True) -> Path | None:
@@ -34,9 +31,9 @@ def find_root(start: str | os.PathLike | None = None, *, required: bool = True) 
     when not ``required``).
     """
     here = Path(start if start is not None else os.getcwd()).resolve()
-    for folder in (here, *here.parents):
-        if is_root(folder):
-            return folder
+    found = find_book_root(here)
+    if found is not None:
+        return found
     if not required:
         return None
     raise BadInput(f"no tum2000 book in {here} or above it (a book is a folder with "

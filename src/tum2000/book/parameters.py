@@ -145,9 +145,6 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "scaling_sizes": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
     "scaling_spreads_mV": list_of(like("I_b_spread_mV")),
     "dense_sizes": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
-    "check_points": ranged(_spec("check_points", int, low=0, high=1000)),
-    "check_max_cost": ranged(_spec("check_max_cost", low=0.0, high=1e6)),
-    "check_seed": ranged(_spec("check_seed", int, low=-1)),
 }
 """How each notebook parameter that is not a model parameter is checked.
 A notebook parameter with a model parameter's name is checked by its

@@ -1,0 +1,1 @@
+"""What is kept: results stored with the book (:mod:`.stored`)."""
