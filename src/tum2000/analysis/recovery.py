@@ -56,8 +56,10 @@ FIT_TOLERANCE = 1e-15
 to the last digits. With SciPy's default 1e-8 the fit stops wherever its path
 crosses the tolerance, and that path moves with the last bits of x: fitted time
 constants then differed by up to 1.2e-5 (relative) between processors whose
-NumPy ``exp`` differs in the last bit; converged, by at most a few 1e-9
-(see :mod:`tum2000.store.stored`)."""
+NumPy ``exp`` differs in the last bit (cheap runs: 1.3e-7); converged, the
+stopping point no longer moves, but the fit stays ill-conditioned (measured
+across processors: 1.3e-5 on long runs, 6e-8 on cheap ones; see
+:mod:`tum2000.store.stored`)."""
 
 
 def exponential_approach(t: np.ndarray, x_inf: float, x0: float, tau: float,

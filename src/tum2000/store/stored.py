@@ -24,10 +24,10 @@ picks an FMA or a plain ``exp`` by processor. The benchmark
 environment and under emulated processors (NumPy: ``NPY_DISABLE_CPU_FEATURES``
 with every non-baseline feature; glibc: ``GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,
 -FMA,-AVX512F,-AVX``) and compares them with each other and with the stored
-files, which were made on a third machine. On 121 runs (77 with a cost of at
-most 2.5 default runs, under four environments; 44 longer ones of 10 to 40 s
-and up to 5,000 neurons, under two), an AMD EPYC with AVX-512 (see
-:data:`MEASURED_DEVIATIONS` for the largest relative deviation of each kind):
+files. On 121 runs (every run of a stored sweep costing at most 10 default
+runs: up to 40 s of network and 5,000 neurons), under the four environments,
+on an AMD EPYC with AVX-512 (see :data:`MEASURED_DEVIATIONS` for the largest
+relative deviation of each kind):
 
 ========================================  =============================================
 quantity                                  across processors
@@ -37,16 +37,18 @@ recorded x and u                          not bit-identical where NumPy's ``exp`
                                           (the replay's exponentials); within 1e-15
 counts (``*_count``, ``n_*``)             identical
 statistics of x, rates, widths, ...       at most 9.1e-14 relative
-fitted recovery (``recovery_tau_ms``)     at most 1.3e-7 relative: a least-squares fit
-                                          stops where its tolerance says, and moves
-                                          with the last bits of x
-fitted asymptote (``recovery_x_inf``)     at most 4.3e-9 relative
+fitted recovery (``recovery_tau_ms``)     at most 1.3e-5 relative: the fit is ill-
+                                          conditioned (tau and the asymptote trade
+                                          off), so the last bits of x, and the number
+                                          of BLAS threads (a Dask worker has one),
+                                          move its optimum
+fitted asymptote (``recovery_x_inf``)     at most 4.6e-9 relative
 ========================================  =============================================
 
 Hence the rules: spikes and counts compare exactly; every other statistic
-within a relative tolerance a hundred times or more above the largest
-deviation measured, and still small enough to catch a stored mean that is off
-by a relative 1e-4 (:data:`CATCH_RELATIVE`). A fingerprint that differs while
+within a relative tolerance above the largest deviation measured (1,100x for
+plain statistics, 3.8x for the fitted time constant) and still small enough to
+catch a stored mean that is off by a relative 1e-4 (:data:`CATCH_RELATIVE`). A fingerprint that differs while
 every statistic agrees (e.g. Brian2's numpy target on a machine without a C
 compiler, whose ``exp`` is NumPy's) is reported, not failed: the statistics
 are what the book shows.
@@ -83,21 +85,22 @@ a build recomputes only such points."""
 # --- what was measured, and the tolerances chosen from it ---------------------------------
 
 MEASURED_DEVIATIONS: dict[str, dict[str, float]] = {
-    # statistic kind: {emulation: largest relative deviation from this machine's value}
-    # (benchmarks/cross_processor.py, 121 runs of the stored sweeps; "stored": the
-    # files, made on another machine; "numpy": NumPy without its non-baseline
-    # kernels; "glibc": glibc's non-FMA exp; "both": both emulations at once)
-    "recovery_tau_ms": {"stored": 1.14e-7, "numpy": 9.0e-8, "glibc": 0.0, "both": 1.29e-7},
-    "recovery_x_inf": {"stored": 3.03e-9, "numpy": 3.44e-9, "glibc": 0.0, "both": 4.32e-9},
-    "other": {"stored": 9.02e-14, "numpy": 9.03e-14, "glibc": 0.0, "both": 9.03e-14},
-    "count": {"stored": 0.0, "numpy": 0.0, "glibc": 0.0, "both": 0.0},
+    # statistic kind: {environment: largest relative deviation from the stored value}
+    # (benchmarks/cross_processor.py, 121 runs; "native": this machine as it is, which
+    # made the files (in Dask workers, one BLAS thread each); "numpy": NumPy without its
+    # non-baseline kernels; "glibc": glibc's plain exp; "both": both emulations)
+    "recovery_tau_ms": {"native": 8.5e-6, "numpy": 1.3e-5, "glibc": 8.5e-6, "both": 6.6e-6},
+    "recovery_x_inf": {"native": 4.1e-11, "numpy": 4.6e-9, "glibc": 4.1e-11, "both": 3.2e-9},
+    "other": {"native": 3.9e-16, "numpy": 9.1e-14, "glibc": 3.9e-16, "both": 9.1e-14},
+    "count": {"native": 0.0, "numpy": 0.0, "glibc": 0.0, "both": 0.0},
 }
 """Largest relative deviation per kind of statistic and emulation (see the module's doc)."""
 
 FITTED: frozenset[str] = frozenset({"recovery_tau_ms", "recovery_x_inf"})
 """Statistics that come out of an iterative least-squares fit."""
-FITTED_RELATIVE = 1e-5
-"""Tolerance of a fitted statistic: 77 x the largest deviation measured (1.29e-7)."""
+FITTED_RELATIVE = 5e-5
+"""Tolerance of a fitted statistic: 3.8 x the largest deviation measured (1.3e-5),
+half the relative 1e-4 that must be caught."""
 OTHER_RELATIVE = 1e-10
 """Tolerance of every other non-integer statistic: 1,100 x the largest measured (9.03e-14)."""
 CATCH_RELATIVE = 1e-4
