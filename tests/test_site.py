@@ -291,7 +291,7 @@ def test_binder_set_up_installs_the_pinned_requirements_and_the_package():
 # --- a real render with a repository URL (the tiny book of test_book_editions) --------------
 
 @pytest.mark.book
-def test_rendered_launch_links_open_committed_notebooks(tmp_path):
+def test_make_site_of_a_tiny_book_with_launch_links_to_committed_notebooks(tmp_path):
     from test_book_editions import _tiny_book
 
     import nbformat
@@ -302,10 +302,18 @@ def test_rendered_launch_links_open_committed_notebooks(tmp_path):
                    check=True)
     tracked = set(subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True,
                                  text=True, check=True).stdout.split())
-    published = book.build(root=root, progress=False, repository_url=URL)
-    student = book.build(root=root, progress=False, student=True, repository_url=URL)
+    built = site.build_site(root, repository_url=URL, progress=False)
+    assert built == root / "_build" / "site"
+    published, student = built, built / "student"
+    assert (built / "index.html").is_file() and (built / ".nojekyll").is_file()
+    assert (student / "index.html").is_file()
+    import zipfile
+
+    with zipfile.ZipFile(student / site.BUNDLE) as bundle:
+        assert any(name.endswith("tiny.ipynb") for name in bundle.namelist())
     links = []
-    for page in published.rglob("*.html"):
+    for page in (p for p in published.rglob("*.html") if "student" not in p.relative_to(
+            published).parts):
         links += re.findall(r'href="(https://(?:colab\.research\.google\.com|mybinder\.org)'
                             r'[^"]*)"', page.read_text())
     assert any("colab" in link for link in links) and any("mybinder" in link for link in links)
@@ -315,5 +323,6 @@ def test_rendered_launch_links_open_committed_notebooks(tmp_path):
         assert path in tracked, link
     assert nbformat.read(root / "book" / "tiny.ipynb", as_version=4)  # still a notebook
     html = "".join(p.read_text() for p in student.rglob("*.html"))
+    assert "wombatfrequency" not in html  # the student edition: no solution
     assert "mybinder.org" not in html and "colab.research.google.com" not in html
     assert URL in html  # the repository button stays in the student edition
