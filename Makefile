@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tum2000-installed
 
-.PHONY: all setup browser fig1 book student lab test test-fast bench clean help
+.PHONY: all setup browser fig1 book student site site-quick linkcheck lab test test-fast bench clean help
 
 all: book
 
@@ -41,6 +41,23 @@ book: setup
 # the student bundle _build/student/tum2000-student.zip.
 student: setup
 	$(VENV)/bin/tum2000 book --student
+
+# What is deployed to GitHub Pages, in _build/site/: the book at its root, the
+# student edition under student/ (bundle: student/tum2000-student.zip), .nojekyll.
+# REPOSITORY_URL=https://github.com/OWNER/REPO overrides repository.url of
+# _config.yml for this build (repository, issue and launch buttons).
+REPOSITORY_URL ?=
+site: setup
+	$(PY) -m tum2000.book.site $(if $(STRICT),--strict) $(if $(REPOSITORY_URL),--repository-url $(REPOSITORY_URL))
+
+# The same with short simulations (_build/variant-quick/site): a smoke build.
+site-quick: setup
+	$(PY) -m tum2000.book.site --quick $(if $(REPOSITORY_URL),--repository-url $(REPOSITORY_URL))
+
+# Every link of the pages, checked without executing anything (needs the network):
+# the committed notebooks rendered as they are, Sphinx's linkcheck builder.
+linkcheck: setup
+	$(PY) -m tum2000.book.site --linkcheck
 
 # JupyterLab on the book's notebooks and on `tum2000 run`'s output/notebooks/.
 lab: setup

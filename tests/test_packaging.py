@@ -62,7 +62,8 @@ def test_every_imported_distribution_is_a_declared_dependency():
                "sphinx": "jupyter-book", "sphinx_exercise": "sphinx-exercise",
                "pyparsing": "brian2", "jupyter_book": "jupyter-book", "packaging": "packaging",
                "IPython": "ipykernel",  # exercises.py, inside the kernel (ipykernel brings it)
-               "tqdm": "tqdm", "dask_jobqueue": "dask-jobqueue"}  # sweeps: progress bar, [slurm]
+               "tqdm": "tqdm", "dask_jobqueue": "dask-jobqueue",  # sweeps: progress bar, [slurm]
+               "pynwb": "pynwb"}  # store/export.py, [export]
     imported = set()
     for path in (ROOT / "src" / "tum2000").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -141,8 +141,12 @@ def plot_activity(ds: xr.Dataset, ax: Axes, inset: bool = True,
         axins.set_xlim(lo, hi)
         axins.set_ylim(0.0, 1.1 * float(peaks.max()))
         axins.set_xticks([lo, hi])
-        axins.set_xticklabels([f"{lo:.0f}", f"{hi:.0f} ms"], fontsize=7)
-        axins.set_yticks([])
+        axins.set_xticklabels([f"{lo:.0f}", f"{hi:.0f} ms"], fontsize=8)
+        # A y scale (fraction of neurons per ms): zero and the largest peak, which the
+        # inset shows magnified in time only.
+        axins.set_yticks([0.0, float(peaks.max())])
+        axins.set_yticklabels(["0", f"{float(peaks.max()):.2f}"], fontsize=8)
+        axins.tick_params(length=2, pad=1)
         axins.set_facecolor("white")
     elif inset:
         ax.text(0.99, 0.95, "no population spike detected: no inset", transform=ax.transAxes,

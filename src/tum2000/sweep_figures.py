@@ -52,6 +52,13 @@ PANELS: dict[str, Panel] = {
 }
 """The standard panels of the exploration chapter."""
 
+MAX_COLUMNS = 2
+"""Panels side by side in a sweep figure (more go on further rows)."""
+PANEL_SIZE_IN = (3.4, 2.7)
+"""Width and height of one panel (inches): about 330 px wide at the book's column."""
+FONT_PT = 9
+"""Size of every text of a sweep figure (titles, labels, ticks, legends)."""
+
 STYLE = {"full": dict(color="k", marker="o"), "partial": dict(color="tab:orange", marker="s"),
          "before": dict(color="tab:blue", marker="o"), "after": dict(color="tab:red", marker="v"),
          "mean": dict(color="k", marker="o"), "all runs": dict(color="tab:blue", marker="o")}
@@ -91,14 +98,14 @@ def plot_panel(ax: Any, ds: xr.Dataset, x: str, panel: Panel, *, x_values: Any =
             ax.errorbar(xs[ok], stats["mean"].values[ok],
                         yerr=np.nan_to_num(stats["sem"].values[ok]), capsize=3, lw=1, ms=4,
                         marker="o", color=color, label=f"{value:,g}")
-    ax.set_title(panel.title, fontsize=8)
-    ax.set_ylabel(panel.ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.set_title(panel.title, fontsize=FONT_PT)
+    ax.set_ylabel(panel.ylabel, fontsize=FONT_PT)
+    ax.tick_params(labelsize=FONT_PT)
     if legend and ax.get_legend_handles_labels()[0]:
         if hue is None:
-            ax.legend(frameon=False, fontsize=7)
+            ax.legend(frameon=False, fontsize=FONT_PT)
         else:  # beside the panel: one entry per line
-            ax.legend(frameon=False, fontsize=7, title=hue, title_fontsize=7,
+            ax.legend(frameon=False, fontsize=FONT_PT, title=hue, title_fontsize=FONT_PT,
                       loc="center left", bbox_to_anchor=(1.02, 0.5))
 
 
@@ -109,18 +116,26 @@ def sweep_figure(ds: xr.Dataset, x: str, *, xlabel: str, panels: Sequence[str] =
     vertical line at a value of x (e.g. the default)."""
     import matplotlib.pyplot as plt
 
-    width = 2.1 * len(panels) + (1.4 if hue else 0.6)
-    fig, axes = plt.subplots(1, len(panels), figsize=(width, 2.4),
-                             layout="constrained")
-    axes = np.atleast_1d(axes)
+    # At most MAX_COLUMNS panels side by side: each stays ~300 px wide at the book's
+    # column width, with 9 pt text; never a strip (the book's figures are at most
+    # 3.5 times as wide as high).
+    columns = min(MAX_COLUMNS, len(panels))
+    rows = -(-len(panels) // columns)
+    width = PANEL_SIZE_IN[0] * columns + (1.4 if hue else 0.3)
+    fig, grid = plt.subplots(rows, columns, figsize=(width, PANEL_SIZE_IN[1] * rows),
+                             layout="constrained", squeeze=False)
+    axes = grid.ravel()
+    for spare in axes[len(panels):]:
+        fig.delaxes(spare)
+    axes = axes[:len(panels)]
     for k, (ax, key) in enumerate(zip(axes, panels)):
         plot_panel(ax, ds, x, PANELS[key], x_values=x_values, hue=hue,
                    legend=(hue is None or k == len(panels) - 1))
-        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=FONT_PT)
         if log_x:
             ax.set_xscale("log")
             ticks = _x_values(ds, x, x_values)
-            ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=6)
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=FONT_PT)
             ax.minorticks_off()
         if mark is not None:
             ax.axvline(mark, color="0.6", lw=0.8, ls="--", zorder=0,

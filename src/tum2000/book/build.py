@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html as html_escape
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,13 +58,71 @@ def parameter_substitutions() -> dict[str, str]:
     return values
 
 
+COLAB_URL = "https://colab.research.google.com"
+BINDERHUB_URL = "https://mybinder.org"
+
+
+def repository_settings(config: dict[str, Any], url: str, student: bool) -> None:
+    """Set the theme's repository, issue and launch buttons in ``config`` from
+    one repository URL (``""``: none of them, as before the book had a home).
+
+    The student edition gets no launch buttons: the committed notebooks they
+    open hold the solutions.
+    """
+    repository = config.setdefault("repository", {}) or {}
+    config["repository"] = {**repository, "url": url,
+                            "branch": repository.get("branch") or "main",
+                            "path_to_book": repository.get("path_to_book") or ""}
+    html = config.setdefault("html", {})
+    html["use_repository_button"] = bool(url)
+    html["use_issues_button"] = bool(url)
+    launch = bool(url) and not student
+    config["launch_buttons"] = {"notebook_interface": "classic",
+                                "binderhub_url": BINDERHUB_URL if launch else "",
+                                "colab_url": COLAB_URL if launch else "",
+                                "jupyterhub_url": "", "thebe": False}
+
+
+LAUNCH_HREF = re.compile(r'href="((?:https://colab\.research\.google\.com|https://mybinder\.org)'
+                         r'[^"]*)"')
+
+
+def point_launch_links_at_sources(html: Path) -> int:
+    """Rewrite every Colab/Binder link of the rendered pages from the executed
+    copy (``book/_executed/X.ipynb``, which git ignores) to the committed
+    notebook (``book/X.ipynb``, no outputs); return the number of links rewritten.
+
+    The theme builds the links from the page's path in the rendered folder.
+    """
+    rewritten = 0
+    executed = EXECUTED.as_posix() + "/"
+    source = SOURCE.as_posix() + "/"
+    for page in html.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+
+        def fix(match: re.Match) -> str:
+            nonlocal rewritten
+            link = match.group(1)
+            fixed = link.replace(executed, source).replace(
+                executed.replace("/", "%2F"), source.replace("/", "%2F"))
+            rewritten += fixed != link
+            return f'href="{fixed}"'
+
+        new = LAUNCH_HREF.sub(fix, text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    return rewritten
+
+
 def write_config(root: Path, path: Path, student: bool = False,
-                 banner: str | None = None) -> Path:
+                 banner: str | None = None, repository_url: str | None = None) -> Path:
     """``_config.yml`` plus the parameter substitutions, written for this build.
 
     ``student``: the student edition (book/_ext/student_edition.py checks that
     no solution is left). ``banner``: HTML shown at the top of every page
-    (the theme's announcement). Paths in the configuration are made absolute,
+    (the theme's announcement). ``repository_url``: the repository the buttons
+    point to (None: ``repository.url`` of ``_config.yml``; see
+    :func:`repository_settings`). Paths in the configuration are made absolute,
     so that an edition rendered from another folder finds them.
     """
     import yaml
@@ -80,6 +139,9 @@ def write_config(root: Path, path: Path, student: bool = False,
                                  for bib in config.get("bibtex_bibfiles") or []]
     if banner:
         config.setdefault("html", {})["announcement"] = banner
+    if repository_url is None:
+        repository_url = str(((config.get("repository") or {}).get("url")) or "")
+    repository_settings(config, repository_url, student)
     with atomic_path(path) as tmp:
         tmp.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -177,10 +239,13 @@ def _stripped(folder: Path):
 
 # --- Jupyter Book -------------------------------------------------------------------------------
 
-def _render(source_root: Path, html: Path, config: Path, toc: Path, progress: bool) -> None:
+def _render(source_root: Path, html: Path, config: Path, toc: Path, progress: bool,
+            builder: str = "html", allow_warnings: bool = False) -> None:
     """Run Jupyter Book in a child process; on Ctrl-C/SIGTERM stop it first."""
     command = [sys.executable, "-m", "tum2000.book.render", str(source_root), str(html),
-               "--config", str(config), "--toc", str(toc)]
+               "--config", str(config), "--toc", str(toc), "--builder", builder]
+    if allow_warnings:
+        command.append("--allow-warnings")
     process = subprocess.Popen(command, cwd=source_root, text=True,
                                stdout=None if progress else subprocess.PIPE,
                                stderr=None if progress else subprocess.STDOUT)
@@ -227,7 +292,8 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
           student: bool = False,
           output_dir: str | os.PathLike | None = None, *, root: str | os.PathLike | None = None,
           parameters: Mapping[str, Any] | None = None, progress: bool = True,
-          force: bool = False, strict: bool = False) -> Path:
+          force: bool = False, strict: bool = False,
+          repository_url: str | None = None) -> Path:
     """Execute every notebook, then build the HTML book; return the HTML folder.
 
     ``root``: the book (default: found from the working directory).
@@ -243,6 +309,10 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     any notebook runs; otherwise the build goes on, the page that reads the
     file shows a warning box, and the build ends with a warning line naming
     the file and the command that regenerates it.
+
+    ``repository_url`` overrides ``repository.url`` of ``_config.yml`` for
+    this build (repository, issue and launch buttons; launch links point at
+    the committed notebooks, :func:`point_launch_links_at_sources`).
     """
     root = Path(root).resolve() if root is not None else find_root()
     sets = {**read_parameter_file(parameter_file), **(parameters or {})}
@@ -269,8 +339,9 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     changes = changes_of(sets, quick, root)
     say(progress, f"rendering the book with Jupyter Book into {edition.html}")
     config = write_config(root, edition.folder / "_config.generated.yml", student=student,
-                          banner=banner_html(edition, changes))
+                          banner=banner_html(edition, changes), repository_url=repository_url)
     _render(source_root, edition.html, config, root / "_toc.yml", progress)
+    point_launch_links_at_sources(edition.html)
     if student:
         from .bundle import write_bundle
 
@@ -281,3 +352,38 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     for check in unverified:  # always shown: the reader must see it
         say(True, f"warning: stored data did not verify: {check.line()}")
     return edition.html
+
+
+# --- rendering without executing (the weekly link check) -----------------------------------
+
+UNEXECUTED = "unexecuted"
+"""``_build/unexecuted/``: the committed notebooks rendered as they are."""
+
+
+def render_unexecuted(root: str | os.PathLike | None = None, builder: str = "html",
+                      progress: bool = True) -> Path:
+    """Render the committed notebooks and pages without executing anything;
+    return the output folder (``_build/unexecuted/<builder>``).
+
+    For what needs the pages but not their results: the weekly link check
+    (``builder="linkcheck"``, which writes ``output.txt`` and ``output.json``
+    there and fails on a broken link) and a look at the text. The notebooks
+    have no outputs, so glued values are missing: warnings do not fail this
+    build. Runs in seconds; nothing of the published book is touched.
+    """
+    root = Path(root).resolve() if root is not None else find_root()
+    folder = root / "_build" / UNEXECUTED
+    source_root = folder / "source"
+    staged = source_root / EXECUTED
+    if staged.exists():
+        shutil.rmtree(staged)
+    shutil.copytree(root / SOURCE, staged, ignore=shutil.ignore_patterns(
+        EXECUTED.name, "data", ".ipynb_checkpoints", "*.failed.ipynb", ".*"))
+    banner = ("<strong>Unexecuted</strong>: the committed notebooks, rendered without "
+              "running them (no figures or computed numbers).")
+    config = write_config(root, folder / "_config.generated.yml", banner=banner)
+    say(progress, f"rendering the committed notebooks ({builder}, nothing executed) "
+                  f"into {folder / builder}")
+    _render(source_root, folder / builder, config, root / "_toc.yml", progress,
+            builder=builder, allow_warnings=True)
+    return folder / builder

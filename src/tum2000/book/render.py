@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="the generated _config.yml")
     parser.add_argument("--toc", required=True, help="_toc.yml")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--builder", default="html", help="Sphinx builder (html, linkcheck)")
+    parser.add_argument("--allow-warnings", action="store_true",
+                        help="warnings do not fail the build (rendering without executing)")
     args = parser.parse_args(argv)
 
     from jupyter_book.sphinx import build_sphinx
@@ -31,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                           noconfig=True, path_config=str(Path(args.config).resolve()),
                           confoverrides={"external_toc_path": Path(args.toc).resolve().as_posix(),
                                          "latex_individualpages": False, "nitpicky": True},
-                          builder="html", warningiserror=True, keep_going=True,
+                          builder=args.builder, warningiserror=not args.allow_warnings,
+                          keep_going=True,
                           quiet=args.quiet)
     if isinstance(result, BaseException):
         print(f"error: {type(result).__name__}: {result}", file=sys.stderr)
