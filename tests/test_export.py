@@ -204,3 +204,27 @@ def test_full_network_round_trip(short_dataset, tmp_path):
     """All 500 neurons of the default network through both formats."""
     check_nwb(short_dataset, export.export_run(short_dataset, tmp_path / "run.nwb", "nwb"))
     check_nix(short_dataset, export.export_run(short_dataset, tmp_path / "run.nix", "nix"))
+
+
+def test_the_command_line_exports_and_refuses_bad_requests(tmp_path):
+    import subprocess
+    import sys
+
+    import tum2000
+
+    run = tmp_path / "run.nc"
+    tum2000.save(tum2000.simulate(tum2000.preset("quick", burn_in_ms=100.0,
+                                                 duration_ms=200.0), 1), run)
+
+    def tum(*args):
+        return subprocess.run([sys.executable, "-m", "tum2000.cli", *map(str, args)],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=600)
+
+    done = tum("export", run, "--format", "nwb", "--out", tmp_path / "run.nwb")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "run.nwb")
+    wrong = tum("export", run, "--format", "nix", "--out", tmp_path / "run.nwb.x")
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: ")
+    assert not (tmp_path / "run.nwb.x").exists()
+    unknown = tum("export", run, "--format", "hdf5", "--out", tmp_path / "x.h5")
+    assert unknown.returncode == 2 and "nwb" in unknown.stderr

@@ -237,6 +237,15 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """One run as NWB or NIX (exit 2 before any work for a bad request or file)."""
+    from .store.export import check_export_request, export_run
+
+    check_export_request(args.out, args.format)
+    print(export_run(args.run, args.out, args.format))
+    return 0
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
     from . import cache
 
@@ -380,6 +389,13 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--quiet", action="store_true", help="no progress messages")
     _add_root_option(q)
     q.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("export", help="write one run's spikes, recorded x and u and "
+                       "parameters as NWB (pynwb) or NIX (Neo's NixIO)")
+    p.add_argument("run", metavar="RUN.nc", help="dataset written by `tum2000 simulate`")
+    p.add_argument("--format", required=True, choices=("nwb", "nix"), help="file format")
+    p.add_argument("--out", required=True, help="file to write (.nwb or .nix)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("cache", help="list or clear the dataset cache, or print its folder")
     what = p.add_mutually_exclusive_group()
