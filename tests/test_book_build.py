@@ -505,7 +505,7 @@ def test_student_bundle_has_the_notebooks_without_solutions_or_outputs(built_boo
                             timeout=1200)
     assert result.returncode == 0, result.stderr
     text = (unpacked / result.stdout.strip()).read_text()
-    assert "book/data/spread.nc" in text and "did not verify" not in text
+    assert "book/data/spread.nc" in text and "did not verify against this code" not in text
     assert "computed in this build" not in text
 
 
