@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .provenance import __version__
+from tum2000.provenance import __version__
 
 _EXPORTS: dict[str, str] = {
     "PATHWAYS": "model.parameters", "PRESETS": "model.parameters",

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .interruption import deferred_signals, stage
+from tum2000.interruption import deferred_signals, stage
 
 _umask_lock = threading.Lock()
 

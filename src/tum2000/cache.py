@@ -27,9 +27,9 @@ from typing import Any, Mapping
 
 import xarray as xr
 
-from . import dataset
-from .model.parameters import Parameters, preset
-from .provenance import code_version, result_library_versions
+from tum2000 import dataset
+from tum2000.model.parameters import Parameters, preset
+from tum2000.provenance import code_version, result_library_versions
 
 ENV_VAR = "TUM2000_CACHE"
 ENTRY_PATTERNS: tuple[str, ...] = ("sim-*.nc",)
@@ -90,7 +90,7 @@ def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, 
                     *, directory: str | os.PathLike | None = None, target: str = "auto",
                     progress: bool = False) -> xr.Dataset:
     """:func:`tum2000.simulate`, but served from the cache when it holds the result."""
-    from .model.simulation import as_parameters, simulate
+    from tum2000.model.simulation import as_parameters, simulate
 
     params = as_parameters(params)
     where = Path(directory) if directory is not None else None
@@ -143,7 +143,7 @@ def store_summary(params: Parameters, seed: int, version: str, statistics: Mappi
     """Write per-run statistics atomically (NaN stored as null); return the path."""
     import math
 
-    from .atomic import atomic_path
+    from tum2000.atomic import atomic_path
 
     path = summary_path(params, seed, version, directory)
     values = {k: None if not math.isfinite(float(v)) else float(v) for k, v in statistics.items()}

@@ -24,9 +24,9 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-from .errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status
-from .interruption import handlers_installed, stage
-from .provenance import __version__
+from tum2000.errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status
+from tum2000.interruption import handlers_installed, stage
+from tum2000.provenance import __version__
 
 TARGETS = ("auto", "engine", "numpy", "cython", "cpp_standalone")
 """Choices of ``--target``: :data:`tum2000.model.engine.TARGETS`, written out so
@@ -59,17 +59,17 @@ def _exit_table() -> str:
 # --- simulate, summary, figure, params ---------------------------------------------------
 
 def _parameters(args: argparse.Namespace):
-    from .model.parameters import parse_assignment, preset
+    from tum2000.model.parameters import parse_assignment, preset
 
     changes = dict(parse_assignment(item) for item in args.set or [])
     return preset(args.preset, **changes)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from . import cache, dataset
-    from .atomic import atomic_paths
-    from .model.simulation import check_request
-    from .outputs import check_distinct, check_output
+    from tum2000 import cache, dataset
+    from tum2000.atomic import atomic_paths
+    from tum2000.model.simulation import check_request
+    from tum2000.outputs import check_distinct, check_output
 
     check_output(args.out, "dataset", "--out")
     if args.figure is not None:
@@ -82,7 +82,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     ds = None if args.no_cache else cache.lookup(params, args.seed)
     new = ds is None
     if new:
-        from .model.simulation import simulate
+        from tum2000.model.simulation import simulate
 
         ds = simulate(params, args.seed, target=args.target, progress=progress)
     elif progress:
@@ -100,7 +100,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             if target.suffix == ".nc":
                 dataset.write_netcdf(ds, tmp)
             else:
-                from .figures import write_figure1
+                from tum2000.figures import write_figure1
 
                 write_figure1(ds, tmp, format=target.suffix.lstrip("."))
     if progress:
@@ -110,18 +110,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from .analysis import summarize
-    from .dataset import load
+    from tum2000.analysis import summarize
+    from tum2000.dataset import load
 
     print(json.dumps(summarize(load(args.file)), allow_nan=False))
     return 0
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from .atomic import atomic_path
-    from .dataset import load
-    from .figures import write_figure1
-    from .outputs import check_distinct, check_output
+    from tum2000.atomic import atomic_path
+    from tum2000.dataset import load
+    from tum2000.figures import write_figure1
+    from tum2000.outputs import check_distinct, check_output
 
     check_output(args.out, "image", "--out")
     check_distinct(FILE=args.file, **{"--out": args.out})
@@ -133,7 +133,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
 
 def cmd_params(args: argparse.Namespace) -> int:
     if args.notebook:
-        from .book import declared_parameters
+        from tum2000.book import declared_parameters
 
         _book_tools()
         root = _root(args)
@@ -142,7 +142,7 @@ def cmd_params(args: argparse.Namespace) -> int:
             print(f"{name}: {type_name} = {default!r}  # {help_}")
         return 0
     if args.list:
-        from .model.parameters import parameter_table
+        from tum2000.model.parameters import parameter_table
 
         for row in parameter_table():
             print(f"{row['name']:22s} {row['default']:>10s} {row['unit']:3s}  "
@@ -158,7 +158,7 @@ def _book_tools() -> None:
     """``tum2000 run``/``book`` need the [book] extra; say so in one line."""
     import importlib.util
 
-    from .errors import ComputationFailed
+    from tum2000.errors import ComputationFailed
 
     missing = [name for name in ("papermill", "ipykernel", "myst_nb")
                if importlib.util.find_spec(name) is None]
@@ -168,7 +168,7 @@ def _book_tools() -> None:
 
 
 def _root(args: argparse.Namespace):
-    from .book import check_root, find_root, root_of
+    from tum2000.book import check_root, find_root, root_of
 
     if getattr(args, "root", None):
         return check_root(args.root)
@@ -179,8 +179,8 @@ def _root(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .book import run_notebook
-    from .values import parse_assignments
+    from tum2000.book import run_notebook
+    from tum2000.values import parse_assignments
 
     _book_tools()
     changes = parse_assignments(args.set)
@@ -195,8 +195,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from .book import build
-    from .values import parse_assignments
+    from tum2000.book import build
+    from tum2000.values import parse_assignments
 
     _book_tools()
     build(parameter_file=args.parameters, quick=args.quick, student=args.student,
@@ -211,7 +211,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     too large for this machine)."""
     import time
 
-    from . import sweep_data
+    from tum2000 import sweep_data
 
     root = _root(args)
     if args.action == "check":
@@ -239,7 +239,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """One run as NWB or NIX (exit 2 before any work for a bad request or file)."""
-    from .store.export import check_export_request, export_run
+    from tum2000.store.export import check_export_request, export_run
 
     check_export_request(args.out, args.format)
     print(export_run(args.run, args.out, args.format))
@@ -247,7 +247,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from . import cache
+    from tum2000 import cache
 
     if args.path:
         print(cache.cache_dir())
@@ -266,7 +266,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Every grid point x seed through Dask (exit 3: some runs failed; 130: interrupted)."""
-    from .sweep_cli import run
+    from tum2000.sweep_cli import run
 
     return run(args, _parameters(args))
 
@@ -274,7 +274,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 # --- the parser ---------------------------------------------------------------------------------
 
 def _add_parameter_options(parser: argparse.ArgumentParser) -> None:
-    from .model.parameters import PRESETS
+    from tum2000.model.parameters import PRESETS
 
     parser.add_argument("--preset", default="default", choices=PRESETS,
                         help="named parameter set (default: %(default)s)")
@@ -290,7 +290,7 @@ def _add_root_option(parser: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from .cache import ENV_VAR, cache_dir
+    from tum2000.cache import ENV_VAR, cache_dir
 
     parser = _Parser(
         prog="tum2000",
@@ -365,7 +365,7 @@ def make_parser() -> argparse.ArgumentParser:
     _add_root_option(p)
     p.set_defaults(func=cmd_book)
 
-    from .sweep_cli import positive_int
+    from tum2000.sweep_cli import positive_int
 
     p = sub.add_parser("data", help="check or regenerate the results stored with the book "
                                     "(book/data/*.nc)")
@@ -404,7 +404,7 @@ def make_parser() -> argparse.ArgumentParser:
     what.add_argument("--path", action="store_true", help="print the cache's folder")
     p.set_defaults(func=cmd_cache)
 
-    from .sweep_cli import add_arguments as add_sweep_arguments
+    from tum2000.sweep_cli import add_arguments as add_sweep_arguments
 
     p = sub.add_parser("sweep", help="run a parameter grid x seeds through Dask; write "
                        "their statistics as one dataset")

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .model.parameters import Parameters
+from tum2000.model.parameters import Parameters
 
 STATISTICS: dict[str, str] = {
     "exc_rate_hz": "Hz",
@@ -62,7 +62,7 @@ VERDICTS: tuple[str, ...] = ("equivalent", "different", "undecided")
 
 def statistics(ds: xr.Dataset) -> dict[str, float]:
     """Rates (Hz), population-spike count and mean peak, mean x (EE) and u (EI)."""
-    from .analysis import detect_population_spikes, firing_rates
+    from tum2000.analysis import detect_population_spikes, firing_rates
 
     rates = firing_rates(ds).groupby("population").mean()
     ps = detect_population_spikes(ds)
@@ -86,7 +86,7 @@ def study(base: Parameters, variants: Mapping[str, Mapping[str, Any]], baseline:
     Returns ``value`` (variant, seed, statistic) and, against ``baseline``,
     the equivalence test of :func:`compare` (variant, statistic).
     """
-    from .sweep import simulate_many
+    from tum2000.sweep import simulate_many
 
     if baseline not in variants:
         raise ValueError(f"baseline {baseline!r} is not one of the variants {list(variants)}")

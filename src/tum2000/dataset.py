@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import lazy_dask
-from .atomic import atomic_path
-from .errors import BadInput, ParameterError
-from .model.parameters import PATHWAYS, Parameters
+from tum2000 import lazy_dask
+from tum2000.atomic import atomic_path
+from tum2000.errors import BadInput, ParameterError
+from tum2000.model.parameters import PATHWAYS, Parameters
 
 lazy_dask.install()  # xarray imports Dask only once Dask objects can exist
 

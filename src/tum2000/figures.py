@@ -17,7 +17,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .atomic import atomic_path
+from tum2000.atomic import atomic_path
 
 # Fig. 1's axis limits (the paper's; the reference script uses the same): the
 # smallest ranges shown, widened when a run's trace goes beyond them.
@@ -47,7 +47,7 @@ def book_style() -> None:
 
 
 def _population_spikes(ds: xr.Dataset, ps: xr.Dataset | None) -> xr.Dataset:
-    from .analysis import detect_population_spikes
+    from tum2000.analysis import detect_population_spikes
 
     return detect_population_spikes(ds) if ps is None else ps
 
@@ -115,7 +115,7 @@ def plot_activity(ds: xr.Dataset, ax: Axes, inset: bool = True,
     The y range is the paper's (0 to 0.2), widened so that every peak shows and
     the inset sits in the upper part of the panel, above the trace beneath it.
     """
-    from .analysis import population_activity
+    from tum2000.analysis import population_activity
 
     activity = population_activity(ds)
     t = activity["time"].values
@@ -220,7 +220,7 @@ def plot_recovered_with_theory(ds: xr.Dataset, ax: Axes, recovery: xr.Dataset | 
     dataset (one realization) whose ``recovered`` is drawn on the same axis.
     Holds up with no population spike (then there is no prediction to draw).
     """
-    from .analysis import recovery_dynamics
+    from tum2000.analysis import recovery_dynamics
 
     rec = recovery_dynamics(ds, pathway) if recovery is None else recovery
     x = ds["recovered"].sel(pathway=pathway)
@@ -251,7 +251,7 @@ def figure1(ds: xr.Dataset, sort_by_I_b: bool = False, ps: xr.Dataset | None = N
     (on an opaque white background). ``ps``: the population spikes to mark
     (detected with the default threshold when None). A run without one says
     so in panel B instead of showing an inset."""
-    from .analysis import detect_population_spikes
+    from tum2000.analysis import detect_population_spikes
 
     fig = Figure(figsize=(6, 8), layout="constrained", facecolor="white")
     axes = fig.subplots(3, 1, sharex=True)
@@ -291,7 +291,7 @@ def plot_rate_vs_input(ds: xr.Dataset, ax: Axes, rates: xr.DataArray | None = No
                        threshold_mV: float | None = None) -> Axes:
     """Firing rate of each neuron (Hz) against its background input I_b (mV),
     excitatory in black, inhibitory in red; a dashed line at the threshold."""
-    from .analysis import firing_rates
+    from tum2000.analysis import firing_rates
 
     rates = firing_rates(ds) if rates is None else rates
     for population, color in (("exc", "k"), ("inh", "tab:red")):

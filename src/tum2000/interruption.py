@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Iterator
 
-from .errors import Interrupted
+from tum2000.errors import Interrupted
 
 STAGE_VAR = "TUM2000_TEST_STAGE"
 """Environment variable naming the stage at which to pause (tests only)."""

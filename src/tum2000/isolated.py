@@ -14,7 +14,7 @@ from typing import Any
 
 import xarray as xr
 
-from .errors import ComputationFailed
+from tum2000.errors import ComputationFailed
 
 _CODE = ("import sys, tum2000\n"
          "p = tum2000.Parameters.from_json(sys.argv[1])\n"
@@ -28,8 +28,8 @@ def simulate_in_subprocess(params: Any, seed: int, target: str = "numpy",
     An interruption stops the child process and removes its files (the run
     happens in a temporary folder).
     """
-    from . import dataset
-    from .model.simulation import as_parameters
+    from tum2000 import dataset
+    from tum2000.model.simulation import as_parameters
 
     params = as_parameters(params)
     with tempfile.TemporaryDirectory(prefix="tum2000_subprocess_") as tmp:

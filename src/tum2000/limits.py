@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import BadInput
-from .model.parameters import Parameters
+from tum2000.errors import BadInput
+from tum2000.model.parameters import Parameters
 
 BASE_BYTES = 200 * 2**20
 """Interpreter, NumPy, Brian2, xarray (measured: ~180-210 MiB)."""

@@ -14,7 +14,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import BadInput
+from tum2000.errors import BadInput
 
 DATASET_SUFFIXES: tuple[str, ...] = (".nc",)
 NOTEBOOK_SUFFIXES: tuple[str, ...] = (".ipynb",)

@@ -27,9 +27,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .errors import Interrupted, ParameterError
-from .model.parameters import SPECS, Parameters
-from .sweep_grid import Grid, make_grid, check_points
+from tum2000.errors import Interrupted, ParameterError
+from tum2000.model.parameters import SPECS, Parameters
+from tum2000.sweep_grid import Grid, make_grid, check_points
 
 FORMAT = "tum2000-sweep/1"
 """Value of a sweep result's ``format`` attribute."""
@@ -37,7 +37,7 @@ FORMAT = "tum2000-sweep/1"
 
 def _simulate_into_cache(params_json: str, seed: int, target: str, directory: str) -> str:
     """Worker task: make sure the cache holds this simulation; return its path."""
-    from .cache import cache_path, cached_simulate
+    from tum2000.cache import cache_path, cached_simulate
 
     params = Parameters.from_json(params_json)
     cached_simulate(params, seed, directory=directory, target=target)
@@ -54,7 +54,7 @@ def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[s
     a Dask scheduler address; None starts a local cluster of ``n_workers``
     processes (default: one per core, at most one per missing job).
     """
-    from .cache import cache_dir, cache_path, lookup
+    from tum2000.cache import cache_dir, cache_path, lookup
 
     where = Path(directory) if directory is not None else cache_dir()
     targets = list(targets) if targets is not None else ["auto"] * len(jobs)
@@ -83,7 +83,7 @@ def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Se
          directory: str, scheduler: str | None, n_workers: int | None) -> None:
     from dask.distributed import as_completed
 
-    from .sweep_cluster import dask_client
+    from tum2000.sweep_cluster import dask_client
 
     args = ([jobs[i][0].to_json() for i in indices], [int(jobs[i][1]) for i in indices],
             [targets[i] for i in indices], [directory] * len(indices))
@@ -125,8 +125,8 @@ def _sweep_task(params_json: str, seed: int, target: str, directory: str
 
     Returns the statistics' version (the caller checks that the worker runs the
     same code), the statistics, and whether anything was computed."""
-    from .cache import cached_simulate, lookup_summary, store_summary
-    from .sweep_stats import run_statistics, statistics_version
+    from tum2000.cache import cached_simulate, lookup_summary, store_summary
+    from tum2000.sweep_stats import run_statistics, statistics_version
 
     params = Parameters.from_json(params_json)
     version = statistics_version()
@@ -189,11 +189,11 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     the remaining runs, closes the cluster and raises :class:`SweepInterrupted`;
     runs that completed stay in the cache.
     """
-    from .cache import cache_dir, lookup_summary
-    from .model.engine import TARGETS
-    from .model.simulation import as_parameters
-    from .sweep_cli import sweep_command
-    from .sweep_stats import statistics_version
+    from tum2000.cache import cache_dir, lookup_summary
+    from tum2000.model.engine import TARGETS
+    from tum2000.model.simulation import as_parameters
+    from tum2000.sweep_cli import sweep_command
+    from tum2000.sweep_stats import statistics_version
 
     base = as_parameters(base)
     if isinstance(grid, Grid):
@@ -243,9 +243,9 @@ def _compute(jobs: list[tuple[tuple[int, ...], int, Parameters]], missing: list[
     from dask.distributed import as_completed
     from tqdm import tqdm
 
-    from .sweep_cluster import dask_client
+    from tum2000.sweep_cluster import dask_client
 
-    from .interruption import handlers_installed
+    from tum2000.interruption import handlers_installed
 
     workers = max(1, min(n_workers or os.cpu_count() or 1, len(missing)))
     computed = 0
@@ -306,9 +306,9 @@ def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
              results: Sequence[Mapping[str, float] | None], errors: Sequence[str],
              target: str = "auto", provenance: Mapping[str, Any] | None = None) -> xr.Dataset:
     """The sweep's Dataset from per-job statistics (grid order, seeds fastest)."""
-    from .provenance import code_version, library_versions
-    from .analysis import population_spikes as pskinds
-    from .sweep_stats import long_name, statistics_version, summary_options, units_of
+    from tum2000.provenance import code_version, library_versions
+    from tum2000.analysis import population_spikes as pskinds
+    from tum2000.sweep_stats import long_name, statistics_version, summary_options, units_of
 
     dims = tuple(axis.name for axis in grid.axes) + ("seed",)
     shape = grid.shape + (len(seeds),)
@@ -361,7 +361,7 @@ def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
 def save_sweep(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write a sweep result as netCDF (classic 64-bit offset format), atomically
     (temporary file, then rename)."""
-    from .atomic import atomic_path
+    from tum2000.atomic import atomic_path
 
     path = Path(path)
     # The classic format: a sweep has a hundred small variables, and netCDF-4
@@ -374,7 +374,7 @@ def save_sweep(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 
 def load_sweep(path: str | os.PathLike) -> xr.Dataset:
     """Read a sweep result; a file that is not one raises :class:`tum2000.DatasetError`."""
-    from .dataset import DatasetError
+    from tum2000.dataset import DatasetError
 
     try:
         ds = xr.load_dataset(path, engine="netcdf4")

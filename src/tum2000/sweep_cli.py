@@ -16,11 +16,11 @@ import shlex
 import sys
 from typing import TYPE_CHECKING, Sequence
 
-from .errors import ParameterError, SweepIncomplete
+from tum2000.errors import ParameterError, SweepIncomplete
 
 if TYPE_CHECKING:
-    from .model.parameters import Parameters
-    from .sweep_grid import Grid
+    from tum2000.model.parameters import Parameters
+    from tum2000.sweep_grid import Grid
 
 EPILOG = """examples:
   tum2000 sweep --grid I_b_spread_mV=0.5,0.75,1 --seeds 4 --out w.nc
@@ -86,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--dashboard", action="store_true",
                         help="serve the local cluster's Dask dashboard on 127.0.0.1")
-    from .cli import TARGETS
+    from tum2000.cli import TARGETS
 
     parser.add_argument("--target", default="auto", choices=TARGETS,
                         help="where the simulations run (same results on each): the compiled "
@@ -103,7 +103,7 @@ def grid_options(grid: Sequence[str], zipped: Sequence[Sequence[str]]
                  ) -> tuple[dict[str, list[str]], list[dict[str, list[str]]]]:
     """``--grid`` and ``--grid-zip`` strings as the ``grid`` and ``zipped``
     arguments of :func:`tum2000.run_sweep` (values still strings)."""
-    from .sweep_grid import parse_values
+    from tum2000.sweep_grid import parse_values
 
     axes: dict[str, list[str]] = {}
     for text in grid:
@@ -132,7 +132,7 @@ def sweep_command(base: "Parameters", grid: "Grid", seeds: Sequence[int], *,
                   target: str = "auto", out: str = "sweep.nc") -> str:
     """The ``tum2000 sweep`` command that computes this sweep (where it runs and
     the cache are left out: they do not change the numbers)."""
-    from .model.parameters import preset
+    from tum2000.model.parameters import preset
 
     words = ["tum2000", "sweep"]
     for name, (value, _) in base.differences(preset("default")).items():
@@ -157,9 +157,9 @@ def run(args: argparse.Namespace, base: "Parameters") -> int:
     succeeded. Raises :class:`~tum2000.errors.SweepIncomplete` (exit 3) after
     writing the result when some runs failed; bad input, an unreachable cluster
     and Ctrl-C raise as well (the command line reports them in one line)."""
-    from .outputs import check_output
-    from .sweep import run_sweep, save_sweep
-    from .sweep_grid import Grid
+    from tum2000.outputs import check_output
+    from tum2000.sweep import run_sweep, save_sweep
+    from tum2000.sweep_grid import Grid
 
     grid, zipped = grid_options(args.grid, args.grid_zip)
     if not grid and not zipped:

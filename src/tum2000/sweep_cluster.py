@@ -33,7 +33,7 @@ from typing import Any, Iterator
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .errors import ComputationFailed
+from tum2000.errors import ComputationFailed
 
 ENV_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT_S = 20.0
@@ -72,10 +72,10 @@ class Brian2WorkerSetup(WorkerPlugin):
     def setup(self, worker: Any = None) -> None:
         if self.ignore_sigint:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        from .model.engine import compiler_available
+        from tum2000.model.engine import compiler_available
 
         if self.brian2 or not compiler_available():
-            from .interruption import prepare_brian2
+            from tum2000.interruption import prepare_brian2
 
             prepare_brian2()
 
@@ -120,7 +120,7 @@ def slurm_cluster(cache_directory: str | os.PathLike | None = None, **overrides:
     except ImportError:
         raise ClusterError("SLURM clusters need dask-jobqueue: pip install "
                            "'tum2000[slurm]' (or dask-jobqueue)") from None
-    from .cache import ENV_VAR
+    from tum2000.cache import ENV_VAR
 
     config = dict(dask.config.get("jobqueue.slurm", {}))
     cores = overrides.get("cores", config.get("cores"))

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-from .model.parameters import (SPECS, ParameterError, Parameters, _unknown_message,
+from tum2000.model.parameters import (SPECS, ParameterError, Parameters, _unknown_message,
                                parse_assignment)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .analysis import population_spikes as pskinds
+from tum2000.analysis import population_spikes as pskinds
 
 SUMMARY_OPTIONS: dict[str, Any] = {"synchrony": False, "pathways": ("EE",)}
 """Options of the per-run analysis (:func:`tum2000.analysis.analyse`): no
@@ -147,7 +147,7 @@ def run_statistics(ds: xr.Dataset) -> dict[str, float]:
     :data:`PER_EVENT`; ``participation_max``; ``activity_mean_between_ps`` and
     ``activity_sd_between_ps`` (activity away from population spikes). Units: :func:`units_of`.
     """
-    from .analysis import analyse, summarize
+    from tum2000.analysis import analyse, summarize
 
     a = analyse(ds, **SUMMARY_OPTIONS)
     summary = summarize(ds, analysis=a)
@@ -200,7 +200,7 @@ def long_name(name: str) -> str | None:
 @lru_cache(maxsize=1)
 def statistics_version() -> str:
     """Hash of the analysis code, this module and the summary options."""
-    from .provenance import PACKAGE_DIR, code_version
+    from tum2000.provenance import PACKAGE_DIR, code_version
 
     digest = hashlib.sha256()
     for path in sorted((PACKAGE_DIR / "analysis").rglob("*.py")) + [PACKAGE_DIR / "sweep_stats.py"]:

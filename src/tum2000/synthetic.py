@@ -23,8 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-from . import dataset
-from .model.parameters import PATHWAYS, Parameters
+from tum2000 import dataset
+from tum2000.model.parameters import PATHWAYS, Parameters
 
 SYNTHETIC_CODE_VERSION = "synthetic"
 

@@ -14,7 +14,7 @@ import ast
 import math
 from typing import Any, Callable, Iterable
 
-from .errors import ParameterError
+from tum2000.errors import ParameterError
 
 KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
 """Type names as notebooks annotate their parameters (``x: float = 1.0``)."""

@@ -17,16 +17,16 @@ ms from the start of the recording.
 * :func:`analyse`, :func:`summarize` — everything as one Dataset / JSON dict.
 """
 
-from .activity import population_activities, population_activity
-from .neo_bridge import (POPULATIONS, from_block, spiketrain_list, spiketrains,
+from tum2000.analysis.activity import population_activities, population_activity
+from tum2000.analysis.neo_bridge import (POPULATIONS, from_block, spiketrain_list, spiketrains,
                          spikes_from_trains, to_block, windowed_spiketrains)
-from .population_spikes import detect_population_spikes
-from .recovery import (RMSE_MIN_RECOVERY_MS, exponential_approach,
+from tum2000.analysis.population_spikes import detect_population_spikes
+from tum2000.analysis.recovery import (RMSE_MIN_RECOVERY_MS, exponential_approach,
                        fit_exponential_approach, mean_field_prediction, recovery_dynamics)
-from .recovery_prediction import facilitation_prediction, homogeneous_prediction
-from .synapse_replay import synapse_states
-from .summary import SUMMARY_FIELDS, analyse, summarize, summary_json
-from .synchrony import firing_rates, synchrony
+from tum2000.analysis.recovery_prediction import facilitation_prediction, homogeneous_prediction
+from tum2000.analysis.synapse_replay import synapse_states
+from tum2000.analysis.summary import SUMMARY_FIELDS, analyse, summarize, summary_json
+from tum2000.analysis.synchrony import firing_rates, synchrony
 
 __all__ = [
     "POPULATIONS", "RMSE_MIN_RECOVERY_MS", "SUMMARY_FIELDS", "analyse",

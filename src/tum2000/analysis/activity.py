@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..dataset import duration_ms, neuron_mask
-from .neo_bridge import bin_indices
+from tum2000.dataset import duration_ms, neuron_mask
+from tum2000.analysis.neo_bridge import bin_indices
 
 
 def bin_count(ds: xr.Dataset, bin_ms: float) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 import quantities as pq
 import xarray as xr
 
-from ..dataset import POPULATIONS, duration_ms, neuron_mask
+from tum2000.dataset import POPULATIONS, duration_ms, neuron_mask
 
 
 @contextlib.contextmanager

@@ -39,13 +39,13 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from ..dataset import duration_ms, neuron_mask
-from ..meanfield.synapse import CV_REGULAR_MAX, release_fraction
-from .population_spikes import detect_population_spikes
-from .recovery_prediction import (facilitation_prediction, homogeneous_prediction,
+from tum2000.dataset import duration_ms, neuron_mask
+from tum2000.meanfield.synapse import CV_REGULAR_MAX, release_fraction
+from tum2000.analysis.population_spikes import detect_population_spikes
+from tum2000.analysis.recovery_prediction import (facilitation_prediction, homogeneous_prediction,
                                   homogeneous_trajectory, per_synapse_trajectory,
                                   presynaptic_activity)
-from .synapse_replay import replayable, synapse_states
+from tum2000.analysis.synapse_replay import replayable, synapse_states
 
 RMSE_MIN_RECOVERY_MS = 500.0
 """Recoveries at least this long enter the summary's trajectory rmse (ms)."""

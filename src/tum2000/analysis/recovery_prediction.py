@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..meanfield.synapse import CV_REGULAR_MAX, steady_state
+from tum2000.meanfield.synapse import CV_REGULAR_MAX, steady_state
 
 BLOCK = 64
 """Grid samples evaluated per block of the per-synapse mean (memory: BLOCK x synapses)."""

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .activity import population_activities
-from ..dataset import duration_ms, neuron_mask
-from .population_spikes import detect_population_spikes
-from .recovery import RMSE_MIN_RECOVERY_MS, recovery_dynamics
-from .synchrony import firing_rates
-from .synchrony import synchrony as synchrony_measures
+from tum2000.analysis.activity import population_activities
+from tum2000.dataset import duration_ms, neuron_mask
+from tum2000.analysis.population_spikes import detect_population_spikes
+from tum2000.analysis.recovery import RMSE_MIN_RECOVERY_MS, recovery_dynamics
+from tum2000.analysis.synchrony import firing_rates
+from tum2000.analysis.synchrony import synchrony as synchrony_measures
 
 SUMMARY_FIELDS: tuple[str, ...] = (
     "seed", "code_version", "duration_ms", "n_spikes_exc", "n_spikes_inh",

@@ -21,16 +21,16 @@ The command line is :mod:`tum2000.cli` (``tum2000 book``, ``tum2000 run``,
 ``tum2000 params``).
 """
 
-from .build import build, parameter_substitutions, stage_student, write_config
-from .bundle import write_bundle
-from .editions import Edition, variant_name
-from .execute import (BookError, execute, execute_all, execution_key, package_hash,
+from tum2000.book.build import build, parameter_substitutions, stage_student, write_config
+from tum2000.book.bundle import write_bundle
+from tum2000.book.editions import Edition, variant_name
+from tum2000.book.execute import (BookError, execute, execute_all, execution_key, package_hash,
                       run_notebook, stored_key, sync_pages)
-from .layout import (EXECUTED, SOURCE, check_root, find_notebook, find_root, root_of,
+from tum2000.book.layout import (EXECUTED, SOURCE, check_root, find_notebook, find_root, root_of,
                      source_notebooks, toc_files)
-from .parameters import (MODEL_SETS, NOTEBOOK_RULES, QUICK, check_parameters,
+from tum2000.book.parameters import (MODEL_SETS, NOTEBOOK_RULES, QUICK, check_parameters,
                          declared_parameters, plan, read_parameter_file)
-from .solutions import strip_notebook, strip_text
+from tum2000.book.solutions import strip_notebook, strip_text
 
 __all__ = [
     "BookError", "EXECUTED", "Edition", "MODEL_SETS", "NOTEBOOK_RULES", "QUICK", "SOURCE",

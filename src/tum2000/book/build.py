@@ -32,13 +32,13 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..atomic import atomic_path
-from .editions import Edition, variant_name
-from .execute import BookError, execute_all, say
-from .layout import EXECUTED, SOURCE, find_root, source_notebooks
-from .parameters import QUICK, plan, read_parameter_file
-from .parameters_box import format_value
-from .solutions import strip_notebook, strip_text
+from tum2000.atomic import atomic_path
+from tum2000.book.editions import Edition, variant_name
+from tum2000.book.execute import BookError, execute_all, say
+from tum2000.book.layout import EXECUTED, SOURCE, find_root, source_notebooks
+from tum2000.book.parameters import QUICK, plan, read_parameter_file
+from tum2000.book.parameters_box import format_value
+from tum2000.book.solutions import strip_notebook, strip_text
 
 
 def parameter_substitutions() -> dict[str, str]:
@@ -47,7 +47,7 @@ def parameter_substitutions() -> dict[str, str]:
     The model pages quote parameter values through these, so the parameters
     module stays the one place where a value is written down.
     """
-    from ..model.parameters import preset
+    from tum2000.model.parameters import preset
 
     values = {}
     for name, value in preset("default").items():
@@ -271,8 +271,8 @@ def check_stored_data(root: Path, strict: bool, progress: bool) -> list[Any]:
     """Check the book's stored data (``tum2000 data check``'s rules) before any
     notebook runs; return the checks that failed. ``strict``: refuse them
     (:class:`~tum2000.errors.StoredDataError`, exit status 1) instead."""
-    from ..store.stored import data_dir, stored_files
-    from ..sweep_data import check_all, require_verified
+    from tum2000.store.stored import data_dir, stored_files
+    from tum2000.sweep_data import check_all, require_verified
 
     if not stored_files(data_dir(root)):
         return []
@@ -317,7 +317,7 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     root = Path(root).resolve() if root is not None else find_root()
     sets = {**read_parameter_file(parameter_file), **(parameters or {})}
     if output_dir is not None:
-        from ..outputs import check_folder
+        from tum2000.outputs import check_folder
 
         check_folder(output_dir, "--output-dir")
     output = Path(output_dir).resolve() if output_dir is not None else root
@@ -343,7 +343,7 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     _render(source_root, edition.html, config, root / "_toc.yml", progress)
     point_launch_links_at_sources(edition.html)
     if student:
-        from .bundle import write_bundle
+        from tum2000.book.bundle import write_bundle
 
         write_bundle(root, edition.bundle, changes)
         say(progress, f"student bundle: {edition.bundle}")

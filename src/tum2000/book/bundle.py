@@ -23,10 +23,10 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..atomic import atomic_path
-from .layout import SOURCE, source_notebooks
-from .parameters_box import format_value
-from .solutions import strip_notebook, strip_text
+from tum2000.atomic import atomic_path
+from tum2000.book.layout import SOURCE, source_notebooks
+from tum2000.book.parameters_box import format_value
+from tum2000.book.solutions import strip_notebook, strip_text
 
 TOP = "tum2000-student"
 """The folder the zip unpacks into."""
@@ -83,7 +83,7 @@ def _package_files(project: Path) -> Iterator[tuple[str, bytes]]:
 
 def readme(root: Path, changes: Mapping[str, Any] | None = None) -> str:
     """The bundle's README: installation and the ways to run a notebook."""
-    from .parameters import declared_parameters
+    from tum2000.book.parameters import declared_parameters
 
     notebooks = source_notebooks(root)
     names = [nb.stem for nb in notebooks]
@@ -166,7 +166,7 @@ def write_bundle(root: Path, target: Path, changes: Mapping[str, Any] | None = N
     project = _package_root()
     requirements = requirements or (project / "requirements.txt" if project else None)
     if project is None or requirements is None or not requirements.is_file():
-        from .execute import BookError
+        from tum2000.book.execute import BookError
 
         raise BookError("the student bundle needs the tum2000 project folder (pyproject.toml, "
                         "src/, requirements.txt): install tum2000 from a checkout "

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .layout import EXECUTED
+from tum2000.book.layout import EXECUTED
 
 MAX_NAME = 40
 """Longer ``--set`` names are replaced by a hash of the values."""

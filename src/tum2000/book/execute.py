@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..atomic import atomic_path, restorable_folder
-from ..config import book_environment
-from ..errors import ComputationFailed, Interrupted
-from ..interruption import release_stages, stage
-from .layout import EXECUTED, SOURCE, find_notebook, find_root, root_of, source_notebooks
-from .parameters import check_parameters, plan
+from tum2000.atomic import atomic_path, restorable_folder
+from tum2000.config import book_environment
+from tum2000.errors import ComputationFailed, Interrupted
+from tum2000.interruption import release_stages, stage
+from tum2000.book.layout import EXECUTED, SOURCE, find_notebook, find_root, root_of, source_notebooks
+from tum2000.book.parameters import check_parameters, plan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 KERNEL_START_TIMEOUT_S = 120
@@ -327,8 +327,8 @@ def _mark(executed: Path, source: Path, values: Mapping[str, Any],
           metadata: Mapping[str, Any]) -> None:
     import nbformat
 
-    from .parameters import declared_parameters
-    from .parameters_box import show_parameters
+    from tum2000.book.parameters import declared_parameters
+    from tum2000.book.parameters_box import show_parameters
 
     nb = nbformat.read(executed, as_version=4)
     nb.metadata["tum2000"] = dict(metadata)
@@ -353,14 +353,14 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
     are verified before a kernel starts. ``output`` defaults to
     ``output/notebooks/<name>.ipynb``; the notebook runs in the output's folder.
     """
-    from ..outputs import check_output
+    from tum2000.outputs import check_output
 
     source = find_notebook(notebook, root)
     values = check_parameters(source, parameters, root)
     output = Path(output) if output is not None else Path("output/notebooks") / source.name
     check_output(output, "notebook", "--out")
     if output.resolve() == source.resolve():
-        from ..errors import BadInput
+        from tum2000.errors import BadInput
 
         raise BadInput(f"--out {output} is the notebook's source: give another file")
     say(progress, f"executing {source.name} into {output}")
@@ -395,7 +395,7 @@ def package_hash() -> str:
 def data_hash(root: Path) -> str:
     """SHA-256 of the book's stored data (``book/data/``): a regenerated file
     re-executes the pages that read stored data."""
-    from ..store.stored import DATA_FOLDER
+    from tum2000.store.stored import DATA_FOLDER
 
     digest = hashlib.sha256()
     folder = root / DATA_FOLDER

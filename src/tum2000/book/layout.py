@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import BOOK_ROOT_FILES as ROOT_FILES
-from ..config import BOOK_SOURCE as SOURCE
-from ..config import find_book_root
-from ..config import is_book_root as is_root
-from ..errors import BadInput
+from tum2000.config import BOOK_ROOT_FILES as ROOT_FILES
+from tum2000.config import BOOK_SOURCE as SOURCE
+from tum2000.config import find_book_root
+from tum2000.config import is_book_root as is_root
+from tum2000.errors import BadInput
 
 EXECUTED = SOURCE / "_executed"
 """Where the executed notebooks and a copy of the other pages go; ``_toc.yml``

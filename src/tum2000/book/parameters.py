@@ -29,10 +29,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..errors import BadInput, ParameterError
-from ..model.parameters import PRESET_CHANGES, PRESETS, SPECS, Spec, notebook_parameters
-from ..values import KINDS, coerce
-from .layout import find_notebook, source_notebooks
+from tum2000.errors import BadInput, ParameterError
+from tum2000.model.parameters import PRESET_CHANGES, PRESETS, SPECS, Spec, notebook_parameters
+from tum2000.values import KINDS, coerce
+from tum2000.book.layout import find_notebook, source_notebooks
 
 QUICK: dict[str, Any] = dict(PRESET_CHANGES["quick"])
 """Global parameters of a quick build: the ``quick`` preset's short run."""
@@ -80,7 +80,7 @@ def list_of(element: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
 def output_file(kind: str) -> Callable[[str, Any], Any]:
     """A file the notebook writes (relative to its folder): format checked by suffix."""
     def check(name: str, value: Any) -> Any:
-        from ..outputs import SUFFIXES
+        from tum2000.outputs import SUFFIXES
 
         text = coerce(name, value, str)
         allowed = SUFFIXES[kind]()
@@ -256,7 +256,7 @@ def check_value(name: str, value: Any, kind: type | None) -> Any:
 
 def check_combinations(stem: str, values: Mapping[str, Any]) -> None:
     """Every model parameter set the notebook builds: consistent, and fits in memory."""
-    from ..limits import check_memory
+    from tum2000.limits import check_memory
 
     if stem in MODEL_SETS:
         sets = MODEL_SETS[stem](values)

@@ -33,7 +33,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import BadInput
+from tum2000.errors import BadInput
 
 CONFIG = "_config.yml"
 SITE = Path("_build") / "site"
@@ -89,7 +89,7 @@ URL_SETTING = re.compile(r"^(?P<indent>[ \t]+)url:.*$", re.M)
 
 def write_config_url(root: Path, url: str) -> None:
     """Write ``url`` into ``repository.url`` of ``_config.yml``, keeping its comments."""
-    from ..atomic import atomic_path
+    from tum2000.atomic import atomic_path
 
     path = root / CONFIG
     text = path.read_text(encoding="utf-8")
@@ -142,7 +142,7 @@ def write_install_cell(path: Path, url: str) -> bool:
     The notebook's JSON is edited as it is (one-space indentation, sources
     as strings, as the book's notebooks are stored), so the diff is the cell.
     """
-    from ..atomic import atomic_path
+    from tum2000.atomic import atomic_path
 
     text = path.read_text(encoding="utf-8")
     nb = json.loads(text)
@@ -161,7 +161,7 @@ def write_install_cell(path: Path, url: str) -> bool:
 def set_repository(root: Path, url: str, notebooks: list[Path] | None = None) -> list[Path]:
     """Write ``url`` into ``_config.yml`` and into the install cell of every
     book notebook (or of ``notebooks``); return the notebooks changed."""
-    from .layout import source_notebooks
+    from tum2000.book.layout import source_notebooks
 
     url = check_repository_url(url)
     targets = source_notebooks(root) if notebooks is None else notebooks
@@ -202,8 +202,8 @@ def build_site(root: str | os.PathLike | None = None, repository_url: str | None
     """Build the published book and its student edition (with its bundle) and
     assemble ``_build/site`` (``quick``: the quick variant's, in
     ``_build/variant-quick/site``); return the site folder."""
-    from .build import build
-    from .layout import find_root
+    from tum2000.book.build import build
+    from tum2000.book.layout import find_root
 
     root = Path(root).resolve() if root is not None else find_root()
     url = check_repository_url(configured_repository_url(root) if repository_url is None
@@ -245,11 +245,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..errors import Tum2000Error, exit_status
+    from tum2000.errors import Tum2000Error, exit_status
 
     args = make_parser().parse_args(argv)
     try:
-        from .layout import check_root, find_root
+        from tum2000.book.layout import check_root, find_root
 
         root = check_root(args.root) if args.root else find_root()
         if args.set_repository is not None:
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.repository_url is not None:
             check_repository_url(args.repository_url)  # before any work
         if args.render_only or args.linkcheck:
-            from .build import render_unexecuted
+            from tum2000.book.build import render_unexecuted
 
             out = render_unexecuted(root, builder="linkcheck" if args.linkcheck else "html")
             print(out)

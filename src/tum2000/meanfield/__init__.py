@@ -16,12 +16,12 @@ The mean-field equation for x is that of Tsodyks, Pawelzik & Markram (1998),
 Neural Computation 10:821.
 """
 
-from . import synapse
-from .comparison import network_runs, parameter_dependence, pooled, rate_model_events
-from .constants import constants
-from .rate_model import RateModel, simulate_rate_model
-from .reduced import critical_x, s_curve
-from .synapse import CV_REGULAR_MAX
+from tum2000.meanfield import synapse
+from tum2000.meanfield.comparison import network_runs, parameter_dependence, pooled, rate_model_events
+from tum2000.meanfield.constants import constants
+from tum2000.meanfield.rate_model import RateModel, simulate_rate_model
+from tum2000.meanfield.reduced import critical_x, s_curve
+from tum2000.meanfield.synapse import CV_REGULAR_MAX
 
 
 __all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "critical_x", "network_runs",

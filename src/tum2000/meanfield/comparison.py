@@ -21,8 +21,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from ..model.parameters import Parameters
-from .rate_model import simulate_rate_model
+from tum2000.model.parameters import Parameters
+from tum2000.meanfield.rate_model import simulate_rate_model
 
 STATISTICS: tuple[str, ...] = (
     "n_ps", "n_intervals", "interval_sum_ms", "interval_sumsq_ms2", "x_before_sum",
@@ -39,7 +39,7 @@ def network_runs(base: Parameters, changes: Sequence[Mapping[str, Any]], seeds: 
     cache) for all of them. ``simulate_many_options`` (``scheduler``,
     ``n_workers``, ``progress``, ...) are passed on.
     """
-    from .. import simulate_many
+    from tum2000 import simulate_many
 
     jobs = [(base.replace(**dict(change)), int(seed)) for change in changes for seed in seeds]
     datasets = simulate_many(jobs, **simulate_many_options)
@@ -60,8 +60,8 @@ def network_rate_hz(ds: xr.Dataset, bin_ms: float = 1.0, population: str = "all"
     import quantities as pq
     from elephant.statistics import time_histogram
 
-    from ..analysis.activity import bin_count
-    from ..analysis.neo_bridge import quiet, spiketrains
+    from tum2000.analysis.activity import bin_count
+    from tum2000.analysis.neo_bridge import quiet, spiketrains
 
     n_bins = bin_count(ds, bin_ms)
     trains = spiketrains(ds, population)
@@ -86,9 +86,9 @@ def critical_x_at_population_spikes(ds: xr.Dataset, ps: xr.Dataset | None = None
     both. ``x_before`` is the network's (as in
     :func:`tum2000.analysis.recovery_dynamics`).
     """
-    from ..analysis import detect_population_spikes
-    from ..dataset import parameters_of
-    from .reduced import critical_x
+    from tum2000.analysis import detect_population_spikes
+    from tum2000.dataset import parameters_of
+    from tum2000.meanfield.reduced import critical_x
 
     if ps is None:
         ps = detect_population_spikes(ds)
@@ -130,8 +130,8 @@ def _sums(intervals: np.ndarray, x_before: np.ndarray, x_after: np.ndarray,
 
 def network_statistics(ds: xr.Dataset) -> dict[str, float]:
     """PS statistics of one network run (sums; see :data:`STATISTICS`)."""
-    from ..analysis import detect_population_spikes, recovery_dynamics
-    from ..dataset import duration_ms
+    from tum2000.analysis import detect_population_spikes, recovery_dynamics
+    from tum2000.dataset import duration_ms
 
     ps = detect_population_spikes(ds)
     rec = recovery_dynamics(ds, "EE", ps, per_synapse=False)
@@ -153,7 +153,7 @@ def rate_model_events(rm: xr.Dataset, threshold: float = 0.05, merge_gap_ms: flo
     class the expected number of spikes in the PS, at most one. For one
     realization (no ``seed`` dimension).
     """
-    from ..analysis.population_spikes import PARTIAL_MAX_PARTICIPATION
+    from tum2000.analysis.population_spikes import PARTIAL_MAX_PARTICIPATION
 
     t = rm["time"].values
     step = float(t[1] - t[0])

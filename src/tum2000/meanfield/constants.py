@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import truncnorm
 
-from ..model.parameters import PATHWAYS, Parameters
+from tum2000.model.parameters import PATHWAYS, Parameters
 
 POPULATION_OF: dict[str, str] = {"E": "exc", "I": "inh"}
 

@@ -67,9 +67,9 @@ import pandas as pd
 import xarray as xr
 from scipy.integrate import solve_ivp
 
-from ..model.parameters import PATHWAYS, Parameters
-from .constants import Constants, constants
-from .transfer import BinAveragedRate
+from tum2000.model.parameters import PATHWAYS, Parameters
+from tum2000.meanfield.constants import Constants, constants
+from tum2000.meanfield.transfer import BinAveragedRate
 
 SOURCE = np.array([0 if pw[0] == "E" else 1 for pw in PATHWAYS])
 """Source population (0: E, 1: I) of each pathway, in :data:`PATHWAYS` order."""

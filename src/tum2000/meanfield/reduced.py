@@ -44,9 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ..model.parameters import Parameters
-from .constants import Constants, constants
-from .transfer import BinAveragedRate, population_phi
+from tum2000.model.parameters import Parameters
+from tum2000.meanfield.constants import Constants, constants
+from tum2000.meanfield.transfer import BinAveragedRate, population_phi
 
 
 # --- threshold-linear units (hand-solvable) -------------------------------------

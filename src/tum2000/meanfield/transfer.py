@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import NeuronConstants
+from tum2000.meanfield.constants import NeuronConstants
 
 
 def lif_rate_per_ms(mu_mV, tau_mem_ms: float, v_thresh_mV: float, v_reset_mV: float,

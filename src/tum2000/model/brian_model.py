@@ -40,9 +40,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..interruption import stage
-from .network import Network
-from .parameters import Parameters
+from tum2000.interruption import stage
+from tum2000.model.network import Network
+from tum2000.model.parameters import Parameters
 
 TARGETS: tuple[str, ...] = ("numpy", "cython", "cpp_standalone")
 
@@ -258,7 +258,7 @@ def run_network(params: Parameters, net: Network, target: str = "numpy",
 
 
 def _run_network(params: Parameters, net: Network, target: str, progress: bool) -> RunOutput:
-    from ..interruption import prepare_brian2
+    from tum2000.interruption import prepare_brian2
 
     b2 = prepare_brian2()  # Ctrl-C stays Python's; the caller checks the span reached
     from brian2 import mV, ms, second, volt

@@ -50,10 +50,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..interruption import stage
-from .brian_model import RunOutput, neuron_values, synapse_values
-from .network import Network
-from .parameters import Parameters
+from tum2000.interruption import stage
+from tum2000.model.brian_model import RunOutput, neuron_values, synapse_values
+from tum2000.model.network import Network
+from tum2000.model.parameters import Parameters
 
 ENV_VAR = "TUM2000_ENGINE_DIR"
 FORMAT = 1
@@ -134,7 +134,7 @@ def synapse_slots(params: Parameters, n_synapses: int) -> int:
 
 @lru_cache(maxsize=1)
 def _source_digest() -> str:
-    from .engine_build import COMPILE_ARGS
+    from tum2000.model.engine_build import COMPILE_ARGS
 
     digest = hashlib.sha256(f"format {FORMAT}\n{' '.join(COMPILE_ARGS)}\n".encode())
     here = Path(__file__).resolve().parent
@@ -537,17 +537,17 @@ def run_on_target(params: Parameters, net: Network, target: str = "auto",
                 print(f"  {err}: simulating with Brian2's numpy target",
                       file=sys.stderr, flush=True)
         target = "numpy"
-    from .brian_model import run_network
+    from tum2000.model.brian_model import run_network
 
     return run_network(params, net, target=target, progress=progress)
 
 
 def warm(params: Parameters | None = None, seed: int = 1, progress: bool = True) -> Engine:
     """Build the engine that runs ``params`` (default preset): ``make setup`` calls this."""
-    from .network import draw_network
-    from .parameters import preset
+    from tum2000.model.network import draw_network
+    from tum2000.model.parameters import preset
 
-    from . import replay_native
+    from tum2000.model import replay_native
 
     params = params if params is not None else preset("default")
     net = draw_network(params, seed)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .brian_model import NEURON_UNITS, SYNAPSE_UNITS, add_model, set_initial_synapse_state
+from tum2000.model.brian_model import NEURON_UNITS, SYNAPSE_UNITS, add_model, set_initial_synapse_state
 
 COMPILE_ARGS: tuple[str, ...] = ("-w", "-O3", "-ffp-contract=off", "-std=c++11")
 """Compiler flags of the engine. Unlike Brian2's default (``-ffast-math

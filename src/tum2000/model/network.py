@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from .parameters import PATHWAYS, Parameters
+from tum2000.model.parameters import PATHWAYS, Parameters
 
 STREAMS: tuple[str, ...] = ("I_b", "v_init", *PATHWAYS)
 """Order of the child random streams spawned from the user's seed."""

@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from ..errors import ParameterError
-from ..values import coerce, parse_assignment as _split_assignment
+from tum2000.errors import ParameterError
+from tum2000.values import coerce, parse_assignment as _split_assignment
 
 PATHWAYS: tuple[str, ...] = ("EE", "EI", "IE", "II")
 """Synaptic pathways, source population first (E = excitatory, I = inhibitory)."""

@@ -193,7 +193,7 @@ def _cpu_flags() -> str:
 
 
 def library_path() -> Path:
-    from .engine import store_dir
+    from tum2000.model.engine import store_dir
 
     digest = hashlib.sha256("\n".join((C_SOURCE, " ".join(COMPILE_ARGS), _cpu_flags()))
                             .encode()).hexdigest()[:16]
@@ -202,7 +202,7 @@ def library_path() -> Path:
 
 def build() -> Path | None:
     """Compile the kernel unless it exists; its path, or None without a compiler."""
-    from .engine import _lock
+    from tum2000.model.engine import _lock
 
     path = library_path()
     if path.exists():

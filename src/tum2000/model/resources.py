@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import Network
-from .parameters import PATHWAYS, Parameters
+from tum2000.model.network import Network
+from tum2000.model.parameters import PATHWAYS, Parameters
 
 BLOCK = 1 << 20
 """Synapses per call of the compiled kernel (bounds the memory of the factors)."""
@@ -130,7 +130,7 @@ def reconstruct(params: Parameters, net: Network, spike_step: np.ndarray,
     (``burn_in_ms``) to its end, every ``record_dt_ms``. ``native``: use the
     compiled kernel (True), NumPy (False), or the kernel when available (None).
     """
-    from . import replay_native
+    from tum2000.model import replay_native
 
     grid = _Grid.of(params)
     spike_step = np.asarray(spike_step, dtype=np.int64)

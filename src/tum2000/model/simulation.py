@@ -18,14 +18,14 @@ from typing import Any, Mapping
 import numpy as np
 import xarray as xr
 
-from .. import dataset
-from ..errors import BadInput, IncompleteRun
-from ..interruption import stage
-from .engine import TARGETS, run_on_target
-from .network import Network, draw_network
-from .parameters import PATHWAYS, Parameters, preset
-from ..provenance import code_version, library_versions
-from .resources import reconstruct
+from tum2000 import dataset
+from tum2000.errors import BadInput, IncompleteRun
+from tum2000.interruption import stage
+from tum2000.model.engine import TARGETS, run_on_target
+from tum2000.model.network import Network, draw_network
+from tum2000.model.parameters import PATHWAYS, Parameters, preset
+from tum2000.provenance import code_version, library_versions
+from tum2000.model.resources import reconstruct
 
 
 def as_parameters(params: Parameters | Mapping[str, Any] | str | None) -> Parameters:
@@ -105,7 +105,7 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
 def check_request(params: Parameters, seed: Any, target: str) -> None:
     """Everything about a simulation that can be refused before it starts:
     the seed, the target and the estimated memory (:class:`BadInput`)."""
-    from ..limits import check_memory
+    from tum2000.limits import check_memory
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise BadInput(f"seed must be an integer >= 0, got {seed!r}")

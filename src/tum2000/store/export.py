@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import dataset as _dataset
-from ..atomic import atomic_path
-from ..errors import BadInput
+from tum2000 import dataset as _dataset
+from tum2000.atomic import atomic_path
+from tum2000.errors import BadInput
 
 FORMATS: dict[str, str] = {"nwb": ".nwb", "nix": ".nix"}
 """Export format -> the file suffix it requires."""

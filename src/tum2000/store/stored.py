@@ -66,8 +66,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .. import config
-from ..errors import BadInput
+from tum2000 import config
+from tum2000.errors import BadInput
 
 DATA_FOLDER = Path("book") / "data"
 """Where stored results live, relative to the book's root."""
