@@ -110,7 +110,8 @@ def run_once(notebook: str, mode: str) -> dict[str, float]:
 
 def population_spikes(seeds: list[int]) -> None:
     import tum2000
-    from tum2000 import analysis, tables
+    from tum2000 import analysis
+    from tum2000.chapters import tables
 
     params = tum2000.preset("classroom")
     print("\nclassroom preset: events per seed (target auto, "

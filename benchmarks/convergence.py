@@ -1,4 +1,4 @@
-"""Numerical convergence study of the default network (see tum2000.convergence).
+"""Numerical convergence study of the default network (see tum2000.sweeps.convergence).
 
 For each seed the same network is simulated with dt = 1, 0.5, 0.25 and 0.1 ms
 (exact integration), with the reference script's numerics (dt = 1 ms, input
@@ -15,7 +15,7 @@ import argparse
 import sys
 
 import tum2000
-from tum2000.convergence import dt_variants, study, table
+from tum2000.sweeps.convergence import dt_variants, study, table
 
 
 def main(argv: list[str] | None = None) -> int:

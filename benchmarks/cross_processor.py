@@ -38,10 +38,10 @@ from emulation import GLIBC_FEATURES_OFF, numpy_features_off  # noqa: E402
 WORKER = """
 import hashlib, json, sys
 import numpy as np
-from tum2000 import sweep_data
+from tum2000.sweeps import stored as sweep_data
 from tum2000.model.simulation import simulate
 from tum2000.store import stored
-from tum2000.sweep_stats import run_statistics
+from tum2000.analysis.statistics import run_statistics
 
 out = []
 for file, index, seed in json.loads(sys.stdin.read()):
@@ -63,8 +63,8 @@ def environments(python: str) -> dict[str, dict[str, str]]:
 
 
 def points(max_cost: float) -> list[tuple[str, list[int], int]]:
-    from tum2000 import sweep_data
-    from tum2000.sweep_grid import Grid
+    from tum2000.sweeps import stored as sweep_data
+    from tum2000.sweeps.grid import Grid
 
     out = []
     for path in sorted((ROOT / "book" / "data").glob("*.nc")):
@@ -113,8 +113,8 @@ def main() -> None:
         results = dict(pool.map(run, envs))
     import xarray as xr
 
-    from tum2000 import sweep_data
-    from tum2000.sweep_grid import Grid
+    from tum2000.sweeps import stored as sweep_data
+    from tum2000.sweeps.grid import Grid
 
     files: dict[str, xr.Dataset] = {}
     native = results["native"]

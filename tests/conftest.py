@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import tum2000
+import tum2000.config
 
 # Short runs used by many tests (a few seconds each on the numpy target).
 SHORT = dict(burn_in_ms=200.0, duration_ms=600.0)
@@ -20,7 +21,7 @@ def _isolated_cache(tmp_path_factory) -> Path:
         path = Path(os.environ["TUM2000_TEST_CACHE"])
     else:
         path = tmp_path_factory.mktemp("cache")
-    os.environ[tum2000.cache.ENV_VAR] = str(path)
+    os.environ[tum2000.config.CACHE_VAR] = str(path)
     return path
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import quantities as pq
 
-from tum2000 import synthetic
+import synthetic
 from tum2000.analysis import (firing_rates, from_block, population_activity, spiketrain_list,
                               spiketrains, to_block)
 from tum2000.analysis.synchrony import (complexity_pdf, cv_isi, fano_factors, mean_correlation,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tum2000 import synthetic
+import synthetic
 from tum2000.analysis import detect_population_spikes, synchrony
 
 TIMES = [250.0, 610.0, 1100.0, 1730.0]

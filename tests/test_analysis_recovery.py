@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tum2000
-from tum2000 import synthetic
+import synthetic
 from tum2000.analysis import (RMSE_MIN_RECOVERY_MS, detect_population_spikes,
                               facilitation_prediction, fit_exponential_approach,
                               mean_field_prediction, population_activity, recovery_dynamics,

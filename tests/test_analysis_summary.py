@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tum2000
-from tum2000 import synthetic
+import synthetic
 from tum2000.analysis import SUMMARY_FIELDS, analyse, summarize
 
 REQUIRED = ["exc_rate_hz", "inh_rate_hz", "n_ps", "ps_times_ms", "ps_rate_hz", "mean_ipi_ms",

@@ -107,7 +107,9 @@ FILES = {
 def _datasets(folder: Path) -> None:
     import xarray as xr
 
-    from tum2000 import dataset, synthetic
+    from tum2000.store import dataset
+
+    import synthetic
 
     good = synthetic.poisson_dataset(duration_ms=500.0, seed=1)
     dataset.save(good, folder / "good.nc")

@@ -478,7 +478,7 @@ def test_student_bundle_has_the_notebooks_without_solutions_or_outputs(built_boo
             text = "\n".join(c.source for c in nb.cells)
             assert "solution-start" not in text and "{solution}" not in text, name
         for required in ("README.md", "requirements.txt", "pyproject.toml", "_config.yml",
-                         "_toc.yml", "src/tum2000/__init__.py", "src/tum2000/cli.py"):
+                         "_toc.yml", "src/tum2000/__init__.py", "src/tum2000/cli/__init__.py"):
             assert f"{top}/{required}" in names, required
         readme = zf.read(f"{top}/README.md").decode()
         assert "tum2000 run" in readme and "jupyter lab" in readme and "Windows" in readme

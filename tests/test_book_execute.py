@@ -19,7 +19,7 @@ def _notebook(path):
     nb.cells = [nbformat.v4.new_code_cell("x: int = 1  # a number that must be 1",
                                           metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"),
-                nbformat.v4.new_code_cell("from tum2000.atomic import atomic_path\n"
+                nbformat.v4.new_code_cell("from tum2000.store.atomic import atomic_path\n"
                                           "with atomic_path('side.txt') as tmp:\n"
                                           "    tmp.write_text(str(x))"),
                 nbformat.v4.new_code_cell("assert x == 1, 'x must be 1'")]

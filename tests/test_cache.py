@@ -4,7 +4,7 @@ import pytest
 import xarray as xr
 
 import tum2000
-from tum2000 import cache
+from tum2000.store import cache
 
 PARAMS = dict(burn_in_ms=100.0, duration_ms=200.0)
 
@@ -69,7 +69,7 @@ def test_key_depends_on_the_versions_of_numpy_scipy_and_brian2(monkeypatch):
 
 
 def test_code_version_hashes_every_model_module_and_nothing_else():
-    from tum2000 import provenance
+    from tum2000.model import provenance
 
     files = {p.relative_to(provenance.PACKAGE_DIR).as_posix()
              for p in provenance.result_source_files()}
@@ -85,7 +85,7 @@ def test_incomplete_entry_is_refused_and_replaced(tmp_path):
     cut = good.copy()
     cut.attrs["simulated_ms"] = 150.0  # stopped halfway through the recording
     entry = cache.cache_path(params, 8, tmp_path)
-    tum2000.dataset.write_netcdf(cut, entry)
+    tum2000.store.dataset.write_netcdf(cut, entry)
     with pytest.warns(RuntimeWarning, match="is incomplete"):
         ds = cache.cached_simulate(params, 8, directory=tmp_path)
     assert ds.attrs["simulated_ms"] == 300.0

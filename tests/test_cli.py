@@ -78,7 +78,10 @@ def test_run_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
 
 
 def test_target_choices_are_the_engines():
-    from tum2000 import cli
-    from tum2000.model import engine
+    from tum2000.model.targets import TARGETS
 
-    assert cli.TARGETS == engine.TARGETS
+    parser = __import__("tum2000.cli", fromlist=["make_parser"]).make_parser()
+    for command in ("simulate", "sweep"):
+        sub = parser._subparsers._group_actions[0].choices[command]
+        target = next(action for action in sub._actions if action.dest == "target")
+        assert tuple(target.choices) == TARGETS, command

@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 
 import tum2000
-from tum2000 import dataset
-from tum2000.dataset import CorruptDatasetError, DatasetError, ForeignDatasetError
+from tum2000.store import dataset
+from tum2000.store.dataset import CorruptDatasetError, DatasetError, ForeignDatasetError
 
 
 def test_schema(short_dataset, short_params):
@@ -116,7 +116,7 @@ def test_tampered_dataset_is_reported(short_dataset, tmp_path):
 
 
 def test_simulated_span_is_recorded_and_a_short_one_refused(short_dataset, tmp_path):
-    from tum2000 import dataset
+    from tum2000.store import dataset
 
     params = dataset.parameters_of(short_dataset)
     assert short_dataset.attrs["simulated_ms"] == params["burn_in_ms"] + params["duration_ms"]
@@ -135,7 +135,9 @@ def test_an_interrupted_run_is_refused_before_it_is_returned(short_params, monke
     """Brian2 stops early and normally on a stop request: the span check catches it."""
     from dataclasses import replace
 
-    from tum2000 import cache, errors
+    from tum2000 import errors
+
+    from tum2000.store import cache
     from tum2000.model import simulation
 
     real = simulation.run_on_target
@@ -160,7 +162,7 @@ def test_brian2_leaves_ctrl_c_to_python():
 
 
 def test_accessors_live_with_the_contract(short_dataset):
-    from tum2000 import dataset
+    from tum2000.store import dataset
     from tum2000.analysis import neo_bridge
 
     assert dataset.duration_ms(short_dataset) == 600.0

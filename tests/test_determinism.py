@@ -4,7 +4,7 @@ import pytest
 import xarray as xr
 
 import tum2000
-from tum2000 import dataset
+from tum2000.store import dataset
 
 QUICK = dict(burn_in_ms=100.0, duration_ms=500.0)
 

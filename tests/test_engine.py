@@ -15,6 +15,7 @@ import pytest
 import xarray as xr
 
 import tum2000
+from tum2000 import config
 from tum2000.model import engine
 from tum2000.model.network import draw_network
 
@@ -131,7 +132,7 @@ def test_a_reused_engine_gives_what_a_fresh_one_gives(tmp_path, monkeypatch):
                                burn_in_ms=150.0, duration_ms=300.0)]
     jobs = [(p, seed) for p in variants for seed in (5, 6)]
     reused = [tum2000.simulate(p, seed, target="engine") for p, seed in jobs]
-    monkeypatch.setenv(engine.ENV_VAR, str(tmp_path / "fresh"))
+    monkeypatch.setenv(config.ENGINE_VAR, str(tmp_path / "fresh"))
     monkeypatch.setattr(engine, "_loaded", {})
     fresh = [tum2000.simulate(p, seed, target="engine") for p, seed in jobs]
     assert len(list((tmp_path / "fresh").glob("n*-s*"))) == 1  # one build served all four
@@ -143,7 +144,8 @@ def test_a_reused_engine_gives_what_a_fresh_one_gives(tmp_path, monkeypatch):
 
 FALLBACK = textwrap.dedent("""
     import sys, tum2000
-    from tum2000.model import engine, replay_native
+    from tum2000.model import engine
+    from tum2000.model.engine import replay as replay_native
     assert not engine.compiler_available() and replay_native.compiler() is None
     params = tum2000.preset("default", burn_in_ms=100.0, duration_ms=300.0)
     tum2000.save(tum2000.simulate(params, seed=3, progress=True), sys.argv[1])
@@ -157,7 +159,7 @@ def test_without_a_compiler_numpy_gives_the_same_dataset(tmp_path):
     out = tmp_path / "fallback.nc"
     empty = tmp_path / "bin"
     empty.mkdir()
-    env = {**os.environ, "PATH": str(empty), engine.ENV_VAR: str(tmp_path / "engines"),
+    env = {**os.environ, "PATH": str(empty), config.ENGINE_VAR: str(tmp_path / "engines"),
            "CC": "", "CXX": ""}
     done = subprocess.run([sys.executable, "-c", FALLBACK, str(out)], env=env,
                           capture_output=True, text=True, timeout=600)

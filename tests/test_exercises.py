@@ -1,6 +1,6 @@
 """The book's exercises.
 
-1. :mod:`tum2000.exercises` itself: a solution's check agrees or disagrees with
+1. :mod:`tum2000.chapters.exercises` itself: a solution's check agrees or disagrees with
    its stated answer as it should, says so when a run cannot decide, and the
    tests can collect the records from an executed notebook.
 2. Every exercise in ``book/`` has the gated form (sphinx-exercise): one
@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from tum2000 import book
-from tum2000.exercises import MIME, AnswerCheck, check_answer, collect, open_question
+from tum2000.chapters.exercises import MIME, AnswerCheck, check_answer, collect, open_question
 
 ROOT = book.find_root(Path(__file__).parent)
 BOOK = ROOT / "book"
@@ -46,7 +46,7 @@ CHEAPER = {"mean_field": {"sweep_seeds": 1, "rate_model_seeds": 1,
            "model/parameters": {"spreads_mV": [0.75, 1.0]}}
 
 
-# --- 1. tum2000.exercises --------------------------------------------------------------
+# --- 1. tum2000.chapters.exercises --------------------------------------------------------------
 
 def test_numbers_agree_within_the_stated_tolerance():
     assert check_answer("ex-a", "about 0.26", 0.259, expected=0.26, rel=0.01).ok is True
@@ -99,7 +99,7 @@ def test_collect_reads_the_records_of_an_executed_notebook(tmp_path):
     ignores every other output."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell("from tum2000.exercises import check_answer, open_question\n"
+        nbformat.v4.new_code_cell("from tum2000.chapters.exercises import check_answer, open_question\n"
                                   "print('not a record')"),
         nbformat.v4.new_code_cell("check_answer('ex-x', 'about 2', 2.01, expected=2, rel=0.01)"),
         nbformat.v4.new_code_cell("check_answer('ex-y', 'more', False)"),

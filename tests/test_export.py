@@ -95,7 +95,7 @@ def check_nix(ds, path: Path) -> None:
         np.testing.assert_array_equal(st.rescale("ms").magnitude, trains[i])
         assert st.annotations["population"] == populations[i]
         assert st.annotations["I_b"] == float(ds["I_b"].values[i])
-        assert float(st.t_stop.rescale("ms")) == tum2000.dataset.duration_ms(ds)
+        assert float(st.t_stop.rescale("ms")) == tum2000.store.dataset.duration_ms(ds)
     assert sorted(int(st.annotations["neuron_index"]) for st in segment.spiketrains) == \
         list(range(ds.sizes["neuron"]))
     signals = {sig.name: sig for sig in segment.analogsignals}
@@ -125,7 +125,7 @@ def test_nix_round_trip(small_run, tmp_path):
 
 
 def test_export_from_a_dataset_file(small_run, tmp_path):
-    source = tum2000.dataset.save(small_run, tmp_path / "run.nc")
+    source = tum2000.store.dataset.save(small_run, tmp_path / "run.nc")
     check_nwb(small_run, export.export_run(source, tmp_path / "out" / "run.nwb", "nwb"))
 
 

@@ -18,7 +18,13 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from tum2000 import analysis, figures, synthetic, tables
+from tum2000 import analysis
+
+from tum2000.plotting import figure1 as figures
+
+import synthetic
+
+from tum2000.chapters import tables
 
 DURATION_MS = 3000.0
 CASES = {"none": [], "one": [1400.0], "many": [300.0, 1100.0, 1900.0, 2700.0]}

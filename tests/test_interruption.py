@@ -1,7 +1,9 @@
 """Ctrl-C (SIGINT) and SIGTERM at every stage: exit 130, one line, nothing left behind.
 
-Each case starts a real ``tum2000`` command with the test hook
-``TUM2000_TEST_STAGE`` (tum2000.interruption.stage), waits for the process to
+Each case starts a real ``tum2000`` command with ``tests/pause_hooks`` on its
+``PYTHONPATH``: that folder's ``sitecustomize`` makes the process (and its
+notebook kernels) pause at one stage, by wrapping a function of the package from
+the outside (the package has no test hook). The test waits for the process to
 report that it reached the stage, sends the signal, and checks the exit
 status, the last line of standard error, that no output, cache entry,
 temporary file or kernel socket is left, and that files present before are
@@ -24,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from tum2000 import book
-from tum2000.interruption import STAGE_FILE_VAR, STAGE_MARKER, STAGE_VAR, STAGE_WAIT_VAR
+
+PAUSE_HOOKS = Path(__file__).parent / "pause_hooks"
 
 ROOT = book.find_root(Path(__file__).parent)
 MESSAGE = "interrupted ({}): nothing written, nothing partial cached, no temporary file left"
@@ -49,8 +52,9 @@ def _interrupt(args, stage, signame, tmp_path, cwd, extra_env=None, timeout=300)
     (exit status, standard error)."""
     marker = tmp_path / "stage-reached"
     log = tmp_path / "stderr.log"
-    env = {**os.environ, STAGE_VAR: stage, STAGE_FILE_VAR: str(marker), STAGE_WAIT_VAR: "300",
-           **(extra_env or {})}
+    path = os.pathsep.join(filter(None, [str(PAUSE_HOOKS), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "TUM2000_PAUSE_AT": stage,
+           "TUM2000_PAUSE_MARKER": str(marker), **(extra_env or {})}
     with open(log, "w") as err:
         process = subprocess.Popen([sys.executable, "-m", "tum2000.cli", *args], cwd=cwd,
                                    env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -67,7 +71,7 @@ def _interrupt(args, stage, signame, tmp_path, cwd, extra_env=None, timeout=300)
 
 def _check_message(stderr: str, signame: str) -> None:
     lines = [line for line in stderr.splitlines() if line.strip()
-             and not line.startswith(STAGE_MARKER) and not line.startswith("  ")]
+             and not line.startswith("  ")]
     assert lines == [MESSAGE.format(signame)], stderr
     assert "Traceback" not in stderr
 

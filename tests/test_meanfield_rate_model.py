@@ -5,8 +5,8 @@ import pytest
 import xarray as xr
 
 import tum2000
-from tum2000 import synthetic
-from tum2000.meanfield.comparison import (STATISTICS, network_rate_hz, pooled,
+import synthetic
+from tum2000.sweeps.mean_field_comparison import (STATISTICS, network_rate_hz, pooled,
                                           rate_model_events, rate_model_statistics)
 from tum2000.meanfield.constants import constants
 from tum2000.meanfield.rate_model import poisson_by_inversion, simulate_rate_model

@@ -1,6 +1,6 @@
 """Numerical convergence: dividing dt by 10 does not change the statistics.
 
-Paired design (tum2000.convergence): the same seeds, i.e. the same networks,
+Paired design (tum2000.sweeps.convergence): the same seeds, i.e. the same networks,
 at dt = 0.1 ms and at dt/10, compared by an equivalence test with a stated
 tolerance per statistic (the 90 % confidence interval of the mean paired
 difference must lie inside it). The same test applied to the reference
@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 
 import tum2000
-from tum2000.convergence import TOLERANCES, compare, dt_variants, study
+from tum2000.sweeps.convergence import TOLERANCES, compare, dt_variants, study
 
 SEEDS = tuple(range(1, 9))
 LENGTH = dict(burn_in_ms=300.0, duration_ms=3000.0)

@@ -140,8 +140,8 @@ def test_plain_pip_install_in_a_fresh_environment(tmp_path):
     # Stored data is read from the book it is given, never from the installed package:
     # the exploration chapter's sweep comes from the book and nothing is swept again.
     code = ("import json, tum2000\n"
-            "from tum2000.sweep_data import stored_sweep\n"
-            "import tum2000.sweep as sweep\n"
+            "from tum2000.sweeps.stored import stored_sweep\n"
+            "import tum2000.sweeps.run as sweep\n"
             "def refuse(*args, **kwargs):\n"
             "    raise AssertionError('the stored sweep was recomputed')\n"
             "sweep.run_sweep = refuse\n"

@@ -117,7 +117,7 @@ def test_parameter_table_covers_every_parameter():
                                        ("0", False), ("[0.5, 1]", [0.5, 1]),
                                        ("0.5,1", [0.5, 1])])
 def test_strings_and_typed_values_coerce_alike(raw, typed):
-    from tum2000.values import coerce
+    from tum2000.model.values import coerce
 
     kind = type(typed)
     assert coerce("x", raw, kind) == coerce("x", typed, kind) == typed
@@ -127,7 +127,7 @@ def test_strings_and_typed_values_coerce_alike(raw, typed):
                                         ("inf", float), (True, float), ("maybe", bool),
                                         ("0.5", list), (3, str)])
 def test_values_that_do_not_fit_are_refused(value, kind):
-    from tum2000.values import coerce
+    from tum2000.model.values import coerce
 
     with pytest.raises(tum2000.ParameterError):
         coerce("x", value, kind)
@@ -135,7 +135,7 @@ def test_values_that_do_not_fit_are_refused(value, kind):
 
 def test_set_notebook_parameters_and_files_share_the_parser():
     from tum2000.book.parameters import check_value
-    from tum2000.values import parse_assignments
+    from tum2000.model.values import parse_assignments
 
     assert parse_assignments(["a=1", "b = x=y "]) == {"a": "1", "b": "x=y"}
     # The same model parameter given as --set text, a YAML number, a notebook value.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 import tum2000
-from tum2000 import analysis, tables
+from tum2000 import analysis
+from tum2000.chapters import tables
 from tum2000.book.parameters import check_parameters, declared_parameters
 from tum2000.book.layout import source_notebooks
 from tum2000.errors import ParameterError

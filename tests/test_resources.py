@@ -91,7 +91,7 @@ def test_compiled_replay_gives_the_numpy_replays_bits(short_params):
     """The compiled kernel and the NumPy replay perform the same operations in
     the same order: the same bits, so a machine without a compiler computes
     the same dataset."""
-    from tum2000.model import replay_native
+    from tum2000.model.engine import replay as replay_native
     from tum2000.model.engine import run_on_target
 
     if replay_native.load() is None:

@@ -22,11 +22,11 @@ import pytest
 import xarray as xr
 
 import tum2000
-from tum2000 import sweep_data
+from tum2000.sweeps import stored as sweep_data
 from tum2000.errors import BadInput
 from tum2000.store import stored
-from tum2000.sweep import run_sweep
-from tum2000.sweep_grid import make_grid
+from tum2000.sweeps.run import run_sweep
+from tum2000.sweeps.grid import make_grid
 
 SHORT = dict(burn_in_ms=200.0, duration_ms=600.0)
 GRID = {"I_b_spread_mV": [0.5, 1.0]}
@@ -306,7 +306,7 @@ READER = """\
 from IPython.display import Markdown, display
 import tum2000
 from tum2000.chapters.exploration import stored_data_box
-from tum2000.sweep_data import stored_sweep
+from tum2000.sweeps.stored import stored_sweep
 
 base = tum2000.preset("default", burn_in_ms=200.0, duration_ms=600.0)
 ds, check = stored_sweep("spread", base, {"I_b_spread_mV": [0.5, 1.0]}, [1, 2], points=1)

@@ -8,9 +8,9 @@ import pytest
 import xarray as xr
 
 import tum2000
-from tum2000.cache import cache_path, lookup_summary, summary_path
-from tum2000.sweep import load_sweep, run_sweep, save_sweep, simulate_many
-from tum2000.sweep_stats import run_statistics, statistics_version
+from tum2000.store.cache import cache_path, lookup_summary, summary_path
+from tum2000.sweeps.run import load_sweep, run_sweep, save_sweep, simulate_many
+from tum2000.analysis.statistics import run_statistics, statistics_version
 
 PARAMS = dict(burn_in_ms=100.0, duration_ms=300.0)
 SHORT = dict(burn_in_ms=200.0, duration_ms=600.0)
@@ -37,7 +37,7 @@ def test_cached_jobs_do_not_start_a_cluster(tmp_path, monkeypatch):
     def no_cluster(*args, **kwargs):
         raise AssertionError("everything was cached")
 
-    monkeypatch.setattr("tum2000.sweep._run", no_cluster)
+    monkeypatch.setattr("tum2000.sweeps.run._run", no_cluster)
     assert simulate_many([(p, 3)], directory=tmp_path)[0].attrs["seed"] == 3
 
 
@@ -107,7 +107,7 @@ def test_a_finished_sweep_computes_nothing(swept, monkeypatch):
     def no_cluster(*args, **kwargs):
         raise AssertionError("a finished sweep must not start a cluster")
 
-    monkeypatch.setattr("tum2000.sweep_cluster.dask_client", no_cluster)
+    monkeypatch.setattr("tum2000.sweeps.cluster.dask_client", no_cluster)
     again = run_sweep(base, GRID, SEEDS, directory=directory)
     assert again.attrs["runs_computed"] == 0 and again.attrs["runs_cached"] == 4
     xr.testing.assert_identical(again.drop_attrs(), result.drop_attrs())
@@ -163,7 +163,7 @@ def test_a_failing_point_is_recorded_and_the_rest_kept(tmp_path):
 
 
 def test_zipped_axis_and_grid_points(tmp_path, monkeypatch):
-    from tum2000.sweep_grid import make_grid
+    from tum2000.sweeps.grid import make_grid
 
     grid = make_grid({"EE_U": [0.4, 0.5]}, [{"N_exc": [40, 80], "N_inh": ["10", "20"]}])
     assert grid.shape == (2, 2) and len(grid) == 4
@@ -171,13 +171,13 @@ def test_zipped_axis_and_grid_points(tmp_path, monkeypatch):
     assert [grid.point(i) for i in grid.indices()] == [
         {"EE_U": 0.4, "N_exc": 40, "N_inh": 10}, {"EE_U": 0.4, "N_exc": 80, "N_inh": 20},
         {"EE_U": 0.5, "N_exc": 40, "N_inh": 10}, {"EE_U": 0.5, "N_exc": 80, "N_inh": 20}]
-    assert tum2000.sweep_grid.Grid.from_json(grid.to_json()) == grid
+    assert tum2000.sweeps.grid.Grid.from_json(grid.to_json()) == grid
 
 
 def test_command_line_grids_and_seeds_expand():
     from tum2000.cli import make_parser
-    from tum2000.sweep_cli import grid_options, seeds_of
-    from tum2000.sweep_grid import make_grid
+    from tum2000.cli.sweep import grid_options, seeds_of
+    from tum2000.sweeps.grid import make_grid
 
     args = make_parser().parse_args(
         ["sweep", "--grid", "EE_U=0.4,0.5", "--grid-zip", "N_exc=400,1600", "N_inh=100,400",
@@ -199,7 +199,7 @@ def test_command_line_grids_and_seeds_expand():
 def test_the_local_cluster_listens_on_loopback_only():
     import psutil
 
-    from tum2000.sweep_cluster import dask_client
+    from tum2000.sweeps.cluster import dask_client
 
     with dask_client(n_workers=1) as connection:
         assert connection.owned and "127.0.0.1" in connection.description

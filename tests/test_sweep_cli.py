@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import tum2000
-from tum2000.cache import summary_path
-from tum2000.sweep import load_sweep
-from tum2000.sweep_stats import statistics_version
+from tum2000.store.cache import summary_path
+from tum2000.sweeps.run import load_sweep
+from tum2000.analysis.statistics import statistics_version
 
 SHORT = ["--set", "burn_in_ms=200", "--set", "duration_ms=600"]
 
@@ -172,7 +172,7 @@ def test_slurm_job_script_uses_site_config(tmp_path):
     pytest.importorskip("dask_jobqueue")
     import dask
 
-    from tum2000.sweep_cluster import slurm_cluster
+    from tum2000.sweeps.cluster import slurm_cluster
 
     site = {"jobqueue.slurm.queue": "lab", "jobqueue.slurm.account": "neuro",
             "jobqueue.slurm.cores": 8, "jobqueue.slurm.memory": "16GB",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from tum2000.provenance import __version__
+from tum2000.model.provenance import __version__
 
 _EXPORTS: dict[str, str] = {
     "PATHWAYS": "model.parameters", "PRESETS": "model.parameters",
@@ -26,11 +26,11 @@ _EXPORTS: dict[str, str] = {
     "parameter_table": "model.parameters", "preset": "model.parameters",
     "ParameterError": "errors", "BadInput": "errors", "ComputationFailed": "errors",
     "Interrupted": "errors",
-    "DatasetError": "dataset", "load": "dataset", "save": "dataset",
-    "cached_simulate": "cache", "cache_dir": "cache",
-    "code_version": "provenance",
+    "DatasetError": "store.dataset", "load": "store.dataset", "save": "store.dataset",
+    "cached_simulate": "store.cache", "cache_dir": "store.cache",
+    "code_version": "model.provenance",
     "simulate": "model.simulation",
-    "simulate_many": "sweep", "run_sweep": "sweep",
+    "simulate_many": "sweeps.run", "run_sweep": "sweeps.run",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -41,7 +41,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value
         return value
-    try:  # a submodule: tum2000.cache, tum2000.analysis, ...
+    try:  # a submodule: tum2000.store.cache, tum2000.analysis, ...
         return importlib.import_module(f".{name}", __name__)
     except ModuleNotFoundError as err:
         if err.name != f"{__name__}.{name}":

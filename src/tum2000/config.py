@@ -1,21 +1,41 @@
 """Settings that come from outside the program: the one place that reads the environment.
 
-==================  ===========================================================
-variable            meaning
-==================  ===========================================================
-``TUM2000_BOOK``    the book whose stored data (``book/data/``) a notebook reads;
-                    ``tum2000 run`` and ``tum2000 book`` set it for the kernels
-                    they start, so that a notebook executed outside the book's
-                    folder (``output/notebooks``, a variant's folder) finds it
-==================  ===========================================================
+=======================  ======================================================
+variable                 meaning
+=======================  ======================================================
+``TUM2000_BOOK``         the book whose stored data (``book/data/``) a notebook
+                         reads; ``tum2000 run`` and ``tum2000 book`` set it for
+                         the kernels they start, so that a notebook executed
+                         outside the book's folder finds it
+``TUM2000_CACHE``        the dataset cache folder (default: the user's cache
+                         folder, ``~/.cache/tum2000`` on Linux, from platformdirs,
+                         which also honours ``XDG_CACHE_HOME``)
+``TUM2000_ENGINE_DIR``   where compiled engines are kept (default: inside the
+                         virtual environment when it is writable, else the
+                         user's cache folder, ``engines/``)
+``DASK_SCHEDULER_ADDRESS``  the address of a running Dask scheduler for sweeps
+                         (Dask's own variable; Dask's ``scheduler-address``
+                         setting is used when it is not set)
+``CXX``, ``CC``          the C++ and C compilers (default ``g++``; ``cc``, ``gcc``)
+=======================  ======================================================
+
+Dask's own settings (workers, memory limits) are read by Dask from its
+configuration (``dask.config``), not here.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import platformdirs
+
 BOOK_VAR = "TUM2000_BOOK"
+CACHE_VAR = "TUM2000_CACHE"
+ENGINE_VAR = "TUM2000_ENGINE_DIR"
+SCHEDULER_VAR = "DASK_SCHEDULER_ADDRESS"
+APP_NAME = "tum2000"
 
 BOOK_SOURCE = Path("book")
 """The book's sources, relative to its root."""
@@ -50,5 +70,68 @@ def book_environment(root: str | os.PathLike) -> dict[str, str]:
     return {BOOK_VAR: str(Path(root).resolve())}
 
 
-__all__ = ["BOOK_ROOT_FILES", "BOOK_SOURCE", "BOOK_VAR", "book_environment",
+def _setting(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def user_cache_dir() -> Path:
+    """The user's cache folder for tum2000 (platformdirs; ``$XDG_CACHE_HOME/tum2000``
+    or ``~/.cache/tum2000`` on Linux)."""
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def cache_dir() -> Path:
+    """The dataset cache folder now in effect (``TUM2000_CACHE``, else
+    :func:`user_cache_dir`); not created until first written."""
+    value = _setting(CACHE_VAR)
+    return Path(value).expanduser() if value else user_cache_dir()
+
+
+def engine_dir() -> Path:
+    """Where compiled engines and kernels are kept: ``TUM2000_ENGINE_DIR``, else
+    ``share/tum2000/engines`` inside the active virtual environment when it is
+    writable (so that deleting the environment deletes them), else
+    ``engines/`` in :func:`user_cache_dir`."""
+    value = _setting(ENGINE_VAR)
+    if value:
+        return Path(value).expanduser()
+    in_env = Path(sys.prefix) / "share" / APP_NAME / "engines"
+    if sys.prefix != sys.base_prefix and _writable(in_env):
+        return in_env
+    return user_cache_dir() / "engines"
+
+
+def _writable(path: Path) -> bool:
+    """``path`` exists and is writable, or could be created."""
+    for parent in (path, *path.parents):
+        if parent.exists():
+            return os.access(parent, os.W_OK | os.X_OK)
+    return False
+
+
+def cxx_compiler() -> str:
+    """The C++ compiler's command (``CXX``, default ``g++``)."""
+    return _setting("CXX") or "g++"
+
+
+def c_compilers() -> tuple[str, ...]:
+    """C compilers to try, in order: ``CC`` when set, then ``cc`` and ``gcc``."""
+    return tuple(name for name in (_setting("CC"), "cc", "gcc") if name)
+
+
+def scheduler_address() -> str | None:
+    """The Dask scheduler named by ``DASK_SCHEDULER_ADDRESS``, or None."""
+    return _setting(SCHEDULER_VAR)
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """The environment for a child process: this process's, with ``extra`` added."""
+    return {**os.environ, **extra}
+
+
+__all__ = ["APP_NAME", "CACHE_VAR", "ENGINE_VAR", "SCHEDULER_VAR", "c_compilers",
+           "cache_dir", "child_environment", "cxx_compiler", "engine_dir",
+           "scheduler_address", "user_cache_dir",
+           "BOOK_ROOT_FILES", "BOOK_SOURCE", "BOOK_VAR", "book_environment",
            "book_root_setting", "find_book_root", "is_book_root"]

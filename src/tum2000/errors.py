@@ -13,8 +13,10 @@ code  meaning
       temporary file left
 ====  ==========================================================================
 
-Library code raises the exceptions below; only the command line turns them
-into a message and an exit status (:func:`exit_status`).
+Library code raises the exceptions below, and only these: every one derives from
+:class:`Tum2000Error`, except :class:`Interrupted`, which stays a
+``KeyboardInterrupt`` so that no ``except Exception`` can swallow a Ctrl-C. Only
+the command line turns them into a message and an exit status (:func:`exit_status`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,47 @@ class StoredDataError(ComputationFailed):
     The message names the file and the command that regenerates it."""
 
 
+class DatasetError(BadInput):
+    """A file or object that is not a valid tum2000 dataset."""
+
+
+class CorruptDatasetError(DatasetError):
+    """The file cannot be read as netCDF (truncated, damaged, not netCDF)."""
+
+
+class ForeignDatasetError(DatasetError):
+    """A readable netCDF file that is not a tum2000 dataset of this format."""
+
+
+class IncompleteDatasetError(DatasetError):
+    """A dataset whose simulated span is shorter than its parameters say (a run
+    that was cut short)."""
+
+
+class EngineUnavailable(ComputationFailed):
+    """No compiled engine can be used here (no C++ compiler, or its build failed);
+    ``target="auto"`` then falls back to Brian2."""
+
+
+class EngineRunError(ComputationFailed):
+    """The compiled engine failed or stopped before the end of the simulation."""
+
+
+class ClusterError(ComputationFailed):
+    """No Dask cluster could be reached or started."""
+
+
+class BookError(ComputationFailed):
+    """A notebook failed to execute or the book failed to build."""
+
+
+class NotebookCancelled(Tum2000Error):
+    """Raised inside the thread that executes a notebook, to stop it before its next
+    cell. Not a KeyboardInterrupt on purpose: asyncio then still runs nbclient's
+    clean-up (the kernel's shut-down, the last save) before the thread ends; the
+    caller turns it into :class:`Interrupted`."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) or SIGTERM: raised in the main thread so that every
     ``finally`` and every temporary file is cleaned up on the way out."""
@@ -86,6 +129,11 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signal_name: str = "SIGINT"):
         super().__init__(signal_name)
         self.signal_name = signal_name
+
+
+class SweepInterrupted(Interrupted):
+    """A sweep was interrupted (Ctrl-C or SIGTERM); nothing was written, the runs
+    still to do were cancelled, completed runs stay in the cache."""
 
 
 def exit_status(error: BaseException) -> int:

@@ -1,4 +1,4 @@
-"""Interruption safety: signals, Brian2's Ctrl-C handler, and test stages.
+"""Interruption safety: signals and Brian2's Ctrl-C handler.
 
 * :func:`handlers_installed` turns SIGTERM (and SIGINT) into
   :class:`tum2000.errors.Interrupted`, an exception raised in the main
@@ -9,11 +9,6 @@
   "Simulation stop requested", after which ``Network.run`` returns early and
   *normally*, and a caller that does not check the span it reached saves a
   cut-short run. (The simulation checks the span too.)
-* :func:`stage` is a test hook: when the environment variable
-  :data:`STAGE_VAR` names the stage reached, the process prints a marker line
-  and waits, so that a test can send a signal at exactly that point (start-up,
-  the run, the replay, the save, a notebook's execution). Any engine, also one
-  running as a child process, calls ``stage("run")`` while it runs.
 * :func:`deferred_signals` holds SIGINT/SIGTERM back while several files are
   renamed into place, so that a set of outputs appears completely or not at all.
 """
@@ -21,58 +16,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import sys
 import threading
-import time
 from typing import Iterator
 
 from tum2000.errors import Interrupted
-
-STAGE_VAR = "TUM2000_TEST_STAGE"
-"""Environment variable naming the stage at which to pause (tests only)."""
-STAGE_FILE_VAR = "TUM2000_TEST_STAGE_FILE"
-"""Optional: a file created when the stage is reached (for processes whose
-standard error is captured, e.g. a notebook's kernel)."""
-STAGE_WAIT_VAR = "TUM2000_TEST_STAGE_WAIT"
-"""Seconds to wait at the stage (default 120); the test signals meanwhile."""
-STAGE_MARKER = "tum2000-test-stage:"
-"""Start of the marker line printed to standard error at the stage."""
-
-STAGES: tuple[str, ...] = ("startup", "run", "replay", "save", "notebook")
-"""Where :func:`stage` is called: the command line before its heavy imports;
-the simulation engine while it runs; the replay of synaptic resources; the
-write of a file (between the complete temporary file and its rename); the
-execution of a notebook (after its first code cell)."""
-
-_reached: set[str] = set()
-_released = threading.Event()
-
-
-def release_stages() -> None:
-    """End every pause at a stage now (an interrupted program calls it)."""
-    _released.set()
-
-
-def stage(name: str) -> None:
-    """Test hook: pause at stage ``name`` if :data:`STAGE_VAR` asks for it.
-
-    Does nothing (and costs nothing) unless the variable is set. Pauses at
-    most once per stage and process.
-    """
-    wanted = os.environ.get(STAGE_VAR)
-    if not wanted or name not in wanted.split(",") or name in _reached:
-        return
-    _reached.add(name)
-    print(f"{STAGE_MARKER} {name} pid={os.getpid()}", file=sys.__stderr__, flush=True)
-    marker = os.environ.get(STAGE_FILE_VAR)
-    if marker:
-        with open(marker, "a") as handle:
-            handle.write(f"{name} {os.getpid()}\n")
-    deadline = time.monotonic() + float(os.environ.get(STAGE_WAIT_VAR, "120"))
-    while time.monotonic() < deadline and not _released.is_set():
-        time.sleep(0.05)
 
 
 def _raise_interrupted(signum: int, frame) -> None:

@@ -1,7 +1,7 @@
 """Analysis of tum2000 simulations with Neo and Elephant.
 
 Data in, data out (no plotting). Every function takes a tum2000 dataset
-(:mod:`tum2000.dataset`) and returns xarray objects or plain dicts; times are
+(:mod:`tum2000.store.dataset`) and returns xarray objects or plain dicts; times are
 ms from the start of the recording.
 
 * :func:`to_block`, :func:`spiketrains` — the Neo bridge (every Elephant call

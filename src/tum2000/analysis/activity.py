@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from tum2000.dataset import duration_ms, neuron_mask
+from tum2000.store.dataset import duration_ms, neuron_mask
 from tum2000.analysis.neo_bridge import bin_indices
 
 

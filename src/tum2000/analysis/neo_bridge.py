@@ -6,7 +6,7 @@ recording's duration are set in one place.
 
 Sources: Neo 0.14 (``neo.Block``, ``neo.Segment``, ``neo.SpikeTrain``,
 ``neo.core.spiketrainlist.SpikeTrainList``); dataset layout from
-:mod:`tum2000.dataset` (CF indexed ragged array of spikes).
+:mod:`tum2000.store.dataset` (CF indexed ragged array of spikes).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import quantities as pq
 import xarray as xr
 
-from tum2000.dataset import POPULATIONS, duration_ms, neuron_mask
+from tum2000.store.dataset import POPULATIONS, duration_ms, neuron_mask
 
 
 @contextlib.contextmanager

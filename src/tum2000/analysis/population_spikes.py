@@ -15,7 +15,7 @@ import xarray as xr
 from scipy import stats
 
 from tum2000.analysis.activity import population_activity
-from tum2000.dataset import POPULATIONS, duration_ms, neuron_mask
+from tum2000.store.dataset import POPULATIONS, duration_ms, neuron_mask
 
 N_FIRST = 10
 """How many leading neurons of each PS are listed in ``first_neurons``."""

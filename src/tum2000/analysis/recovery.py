@@ -39,7 +39,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from tum2000.dataset import duration_ms, neuron_mask
+from tum2000.store.dataset import duration_ms, neuron_mask
 from tum2000.meanfield.synapse import CV_REGULAR_MAX, release_fraction
 from tum2000.analysis.population_spikes import detect_population_spikes
 from tum2000.analysis.recovery_prediction import (facilitation_prediction, homogeneous_prediction,

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from tum2000.analysis.activity import population_activities
-from tum2000.dataset import duration_ms, neuron_mask
+from tum2000.store.dataset import duration_ms, neuron_mask
 from tum2000.analysis.population_spikes import detect_population_spikes
 from tum2000.analysis.recovery import RMSE_MIN_RECOVERY_MS, recovery_dynamics
 from tum2000.analysis.synchrony import firing_rates

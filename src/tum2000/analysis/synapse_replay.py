@@ -26,11 +26,11 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from tum2000.dataset import parameters_of
+from tum2000.store.dataset import parameters_of
 from tum2000.model.network import draw_network
 from tum2000.model.parameters import PATHWAYS
 from tum2000.model.resources import evolve
-from tum2000.provenance import code_version
+from tum2000.model.provenance import code_version
 
 
 def replayable(ds: xr.Dataset) -> bool:

@@ -42,7 +42,7 @@ from elephant.spike_train_synchrony import spike_contrast
 from elephant.statistics import cv, isi
 from scipy import stats
 
-from tum2000.dataset import POPULATIONS, duration_ms
+from tum2000.store.dataset import POPULATIONS, duration_ms
 from tum2000.analysis.neo_bridge import (bin_indices, complement_windows, quiet, spiketrains,
                          windowed_spiketrains)
 from tum2000.analysis.population_spikes import detect_population_spikes, inside_windows

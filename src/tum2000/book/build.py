@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from tum2000.atomic import atomic_path
+from tum2000.store.atomic import atomic_path
 from tum2000.book.editions import Edition, variant_name
 from tum2000.book.execute import BookError, execute_all, say
 from tum2000.book.layout import EXECUTED, SOURCE, find_root, source_notebooks
@@ -272,7 +272,7 @@ def check_stored_data(root: Path, strict: bool, progress: bool) -> list[Any]:
     notebook runs; return the checks that failed. ``strict``: refuse them
     (:class:`~tum2000.errors.StoredDataError`, exit status 1) instead."""
     from tum2000.store.stored import data_dir, stored_files
-    from tum2000.sweep_data import check_all, require_verified
+    from tum2000.sweeps.stored import check_all, require_verified
 
     if not stored_files(data_dir(root)):
         return []
@@ -317,7 +317,7 @@ def build(parameter_file: str | os.PathLike | None = None, quick: bool = False,
     root = Path(root).resolve() if root is not None else find_root()
     sets = {**read_parameter_file(parameter_file), **(parameters or {})}
     if output_dir is not None:
-        from tum2000.outputs import check_folder
+        from tum2000.store.output_files import check_folder
 
         check_folder(output_dir, "--output-dir")
     output = Path(output_dir).resolve() if output_dir is not None else root

@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from tum2000.atomic import atomic_path
+from tum2000.store.atomic import atomic_path
 from tum2000.book.layout import SOURCE, source_notebooks
 from tum2000.book.parameters_box import format_value
 from tum2000.book.solutions import strip_notebook, strip_text

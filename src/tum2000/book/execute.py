@@ -13,7 +13,7 @@ Guarantees:
 * Ctrl-C or SIGTERM interrupts the kernel (as Jupyter's interrupt button does),
   waits for it to clean up and shuts it down; the temporary file and every file
   the notebook's cells wrote in its folder are removed, files they replaced are
-  restored (:func:`tum2000.atomic.restorable_folder`): the folder is left as it
+  restored (:func:`tum2000.store.atomic.restorable_folder`): the folder is left as it
   was found. (Simulations that finished before the interruption stay in the
   dataset cache: they are complete.)
 
@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from tum2000.atomic import atomic_path, restorable_folder
+from tum2000.store.atomic import atomic_path, restorable_folder
 from tum2000.config import book_environment
-from tum2000.errors import ComputationFailed, Interrupted
-from tum2000.interruption import release_stages, stage
+from tum2000.errors import BookError, Interrupted, NotebookCancelled
+
 from tum2000.book.layout import EXECUTED, SOURCE, find_notebook, find_root, root_of, source_notebooks
 from tum2000.book.parameters import check_parameters, plan
 
@@ -46,16 +46,6 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 KERNEL_START_TIMEOUT_S = 120
 INTERRUPT_GRACE_S = 20.0
 """How long an interrupted kernel may take to clean up before it is killed."""
-
-
-class BookError(ComputationFailed):
-    """A notebook failed to execute or the book failed to build."""
-
-
-class _Cancelled(Exception):
-    """Raised in the papermill thread to stop before the next cell. An ordinary
-    exception, not a KeyboardInterrupt: asyncio then still runs nbclient's
-    clean-up (the kernel's shut-down, the last save) before the thread ends."""
 
 
 # --- the kernel: this Python, over ipc ----------------------------------------------------
@@ -80,7 +70,6 @@ class _Run:
     env: dict = field(default_factory=dict)  # added to the kernel's environment
     managers: list = field(default_factory=list)
     cancelled: bool = False
-    first_code_cell: int | None = None
     # What the kernel is doing, for the progress lines of a long notebook:
     code_cells: int = 0          # code cells in the notebook
     code_cell: int = 0           # the code cell being executed (1-based)
@@ -182,25 +171,20 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
 
     def on_cell_start(cell, cell_index):
         if run.cancelled:
-            raise _Cancelled("interrupted")
+            raise NotebookCancelled("interrupted")
         if cell.cell_type == "code":
             run.code_cell += 1
             run.cell_text = next((line.strip() for line in cell.source.splitlines()
                                   if line.strip() and not line.lstrip().startswith("#")), "")
             run.kernel_line = ""
 
-    def on_cell_executed(cell, cell_index, execute_reply):
-        if run.first_code_cell is None and "parameters" not in cell.metadata.get("tags", []) \
-                and "injected-parameters" not in cell.metadata.get("tags", []):
-            run.first_code_cell = cell_index
-            stage("notebook")
 
     papermill.execute_notebook(
         str(source), str(target), parameters=dict(values), cwd=str(cwd),
         progress_bar=False, log_output=log_output, start_timeout=KERNEL_START_TIMEOUT_S,
         stdout_file=_LastLine(run), stderr_file=_LastLine(run),
         kernel_manager_class=_manager_class(run), on_notebook_start=on_notebook_start,
-        on_cell_start=on_cell_start, on_cell_executed=on_cell_executed)
+        on_cell_start=on_cell_start)
 
 
 def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
@@ -239,7 +223,6 @@ def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: P
                 say(True, f"      {label}: {describe(run)}")
     except KeyboardInterrupt:
         run.cancelled = True
-        release_stages()
         _signal_kernels(run, signal.SIGINT)  # the cell stops and cleans up, as in Jupyter
         worker.join(INTERRUPT_GRACE_S)
         if worker.is_alive():
@@ -353,7 +336,7 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
     are verified before a kernel starts. ``output`` defaults to
     ``output/notebooks/<name>.ipynb``; the notebook runs in the output's folder.
     """
-    from tum2000.outputs import check_output
+    from tum2000.store.output_files import check_output
 
     source = find_notebook(notebook, root)
     values = check_parameters(source, parameters, root)

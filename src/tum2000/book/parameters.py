@@ -5,7 +5,7 @@ A notebook declares its parameters in its one cell tagged ``parameters``, as
 given for a notebook (``--set``, a parameter file, ``--quick``) is
 
 1. refused if the notebook does not declare the name;
-2. converted to the declared type (:func:`tum2000.values.coerce`: the same
+2. converted to the declared type (:func:`tum2000.model.values.coerce`: the same
    conversion as ``tum2000 simulate --set``);
 3. checked against its rule: a model parameter (:data:`tum2000.SPECS`) against
    its allowed range; any other name against :data:`NOTEBOOK_RULES` (lists
@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping
 
 from tum2000.errors import BadInput, ParameterError
 from tum2000.model.parameters import PRESET_CHANGES, PRESETS, SPECS, Spec, notebook_parameters
-from tum2000.values import KINDS, coerce
+from tum2000.model.values import KINDS, coerce
 from tum2000.book.layout import find_notebook, source_notebooks
 
 QUICK: dict[str, Any] = dict(PRESET_CHANGES["quick"])
@@ -80,7 +80,7 @@ def list_of(element: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
 def output_file(kind: str) -> Callable[[str, Any], Any]:
     """A file the notebook writes (relative to its folder): format checked by suffix."""
     def check(name: str, value: Any) -> Any:
-        from tum2000.outputs import SUFFIXES
+        from tum2000.store.output_files import SUFFIXES
 
         text = coerce(name, value, str)
         allowed = SUFFIXES[kind]()
@@ -256,7 +256,7 @@ def check_value(name: str, value: Any, kind: type | None) -> Any:
 
 def check_combinations(stem: str, values: Mapping[str, Any]) -> None:
     """Every model parameter set the notebook builds: consistent, and fits in memory."""
-    from tum2000.limits import check_memory
+    from tum2000.model.memory import check_memory
 
     if stem in MODEL_SETS:
         sets = MODEL_SETS[stem](values)

@@ -89,7 +89,7 @@ URL_SETTING = re.compile(r"^(?P<indent>[ \t]+)url:.*$", re.M)
 
 def write_config_url(root: Path, url: str) -> None:
     """Write ``url`` into ``repository.url`` of ``_config.yml``, keeping its comments."""
-    from tum2000.atomic import atomic_path
+    from tum2000.store.atomic import atomic_path
 
     path = root / CONFIG
     text = path.read_text(encoding="utf-8")
@@ -142,7 +142,7 @@ def write_install_cell(path: Path, url: str) -> bool:
     The notebook's JSON is edited as it is (one-space indentation, sources
     as strings, as the book's notebooks are stored), so the diff is the cell.
     """
-    from tum2000.atomic import atomic_path
+    from tum2000.store.atomic import atomic_path
 
     text = path.read_text(encoding="utf-8")
     nb = json.loads(text)

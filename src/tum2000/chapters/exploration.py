@@ -6,7 +6,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from tum2000.sweep_data import FileCheck, regenerate_command
+from tum2000.sweeps.stored import FileCheck, regenerate_command
 
 
 def stored_data_box(check: FileCheck) -> str:

@@ -9,21 +9,21 @@
   (:func:`simulate_rate_model`), deterministic or with finite-size noise;
 * :mod:`~tum2000.meanfield.reduced`: the slow-fast picture (S-curve, fold,
   critical x, nullclines);
-* :mod:`~tum2000.meanfield.comparison`: rate model against network over seeds
-  and parameters (:func:`network_runs`, :func:`parameter_dependence`).
+
+The comparison of the rate model with the network over seeds and parameters runs
+simulations, so it lives with the other studies in
+:mod:`tum2000.sweeps.mean_field_comparison`.
 
 The mean-field equation for x is that of Tsodyks, Pawelzik & Markram (1998),
 Neural Computation 10:821.
 """
 
 from tum2000.meanfield import synapse
-from tum2000.meanfield.comparison import network_runs, parameter_dependence, pooled, rate_model_events
 from tum2000.meanfield.constants import constants
 from tum2000.meanfield.rate_model import RateModel, simulate_rate_model
 from tum2000.meanfield.reduced import critical_x, s_curve
 from tum2000.meanfield.synapse import CV_REGULAR_MAX
 
 
-__all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "critical_x", "network_runs",
-           "parameter_dependence", "pooled", "rate_model_events", "s_curve",
+__all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "critical_x", "s_curve",
            "simulate_rate_model", "synapse"]

@@ -8,6 +8,6 @@
 * :mod:`~tum2000.model.simulation`: parameters and a seed in, a dataset out.
 
 The dataset cache keys on the source of this whole package (and on the dataset
-contract, :mod:`tum2000.dataset`), so a new module here cannot be forgotten and
+contract, :mod:`tum2000.store.dataset`), so a new module here cannot be forgotten and
 an edit elsewhere (analysis, figures, book) does not invalidate simulations.
 """

@@ -40,11 +40,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from tum2000.interruption import stage
 from tum2000.model.network import Network
 from tum2000.model.parameters import Parameters
+from tum2000.model.targets import BRIAN2_TARGETS, check_target
 
-TARGETS: tuple[str, ...] = ("numpy", "cython", "cpp_standalone")
 
 NEURON_MODEL = """
 v : volt
@@ -212,8 +211,6 @@ def set_initial_synapse_state(synapses) -> None:
 
 def _progress_reporter(stream) -> Callable:
     def report(elapsed, completed, start, duration):
-        if float(completed) > 0:  # inside the run loop (the first report comes before it)
-            stage("run")
         elapsed = float(elapsed)
         print(f"  simulated {float(completed) * float(duration):6.2f} of "
               f"{float(duration):.2f} s ({100 * float(completed):3.0f}%), "
@@ -226,8 +223,7 @@ def _brian_target(target: str) -> Iterator[str | None]:
     """Select the code-generation target; yields a build directory for standalone."""
     import brian2 as b2
 
-    if target not in TARGETS:
-        raise ValueError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
+    check_target(target, BRIAN2_TARGETS)
     if target == "cpp_standalone":
         with tempfile.TemporaryDirectory(prefix="tum2000_standalone_") as directory:
             b2.set_device("cpp_standalone", directory=directory, build_on_run=False)

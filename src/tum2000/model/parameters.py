@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from tum2000.errors import ParameterError
-from tum2000.values import coerce, parse_assignment as _split_assignment
+from tum2000.model.values import coerce, parse_assignment as _split_assignment
 
 PATHWAYS: tuple[str, ...] = ("EE", "EI", "IE", "II")
 """Synaptic pathways, source population first (E = excitatory, I = inhibitory)."""
@@ -89,7 +89,7 @@ class Spec:
 
     def coerce(self, value: Any) -> Any:
         """Convert ``value`` (possibly a command-line string) and check it
-        (:func:`tum2000.values.coerce`, then the range or the choices)."""
+        (:func:`tum2000.model.values.coerce`, then the range or the choices)."""
         if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
             if self.nullable:
                 return None

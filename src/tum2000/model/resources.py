@@ -17,7 +17,7 @@ closed form. A sample at time t is taken before any spike at exactly t, like
 a Brian2 StateMonitor in the "start" slot.
 
 The work is (synapses x grid points) multiply-adds, with every exponential
-computed once per synapse. A compiled kernel (:mod:`tum2000.model.replay_native`)
+computed once per synapse. A compiled kernel (:mod:`tum2000.model.engine.replay`)
 does it when a C compiler is present; otherwise NumPy does the same
 operations in the same order, so both give the same bits. Each pathway mean
 is a sum over its synapses in index order divided by their number.
@@ -130,7 +130,7 @@ def reconstruct(params: Parameters, net: Network, spike_step: np.ndarray,
     (``burn_in_ms``) to its end, every ``record_dt_ms``. ``native``: use the
     compiled kernel (True), NumPy (False), or the kernel when available (None).
     """
-    from tum2000.model import replay_native
+    from tum2000.model.engine import replay as replay_native
 
     grid = _Grid.of(params)
     spike_step = np.asarray(spike_step, dtype=np.int64)

@@ -1,7 +1,7 @@
 """``simulate``: parameters and a seed in, a dataset out.
 
 Before any work the parameters, seed, target and the estimated memory
-(:func:`tum2000.limits.check_memory`) are checked. The run goes to the compiled
+(:func:`tum2000.model.memory.check_memory`) are checked. The run goes to the compiled
 engine or one of Brian2's targets (:func:`tum2000.model.engine.run_on_target`;
 Brian2 itself is imported with Ctrl-C left as Python's,
 :func:`tum2000.interruption.prepare_brian2`), and a run that did not reach the
@@ -18,13 +18,13 @@ from typing import Any, Mapping
 import numpy as np
 import xarray as xr
 
-from tum2000 import dataset
+from tum2000.store import dataset
 from tum2000.errors import BadInput, IncompleteRun
-from tum2000.interruption import stage
-from tum2000.model.engine import TARGETS, run_on_target
+from tum2000.model.engine import run_on_target
+from tum2000.model.targets import check_target
 from tum2000.model.network import Network, draw_network
 from tum2000.model.parameters import PATHWAYS, Parameters, preset
-from tum2000.provenance import code_version, library_versions
+from tum2000.model.provenance import code_version, library_versions
 from tum2000.model.resources import reconstruct
 
 
@@ -58,7 +58,7 @@ def pathway_summary(net: Network) -> dict[str, np.ndarray]:
 
 def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 1, *,
              target: str = "auto", progress: bool = False) -> xr.Dataset:
-    """Simulate the network and return its dataset (see :mod:`tum2000.dataset`).
+    """Simulate the network and return its dataset (see :mod:`tum2000.store.dataset`).
 
     Parameters
     ----------
@@ -80,7 +80,6 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
     net = draw_network(params, seed)
     run = run_on_target(params, net, target=target, progress=progress)
     check_complete(params, run.simulated_ms)
-    stage("replay")
     if progress:
         print(f"  replaying {run.spike_step.size:,} spikes through {net.n_synapses:,} "
               "synapses for the mean x and u", file=sys.stderr, flush=True)
@@ -105,12 +104,11 @@ def simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: i
 def check_request(params: Parameters, seed: Any, target: str) -> None:
     """Everything about a simulation that can be refused before it starts:
     the seed, the target and the estimated memory (:class:`BadInput`)."""
-    from tum2000.limits import check_memory
+    from tum2000.model.memory import check_memory
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise BadInput(f"seed must be an integer >= 0, got {seed!r}")
-    if target not in TARGETS:
-        raise BadInput(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
+    check_target(target)
     check_memory(params)
 
 

@@ -2,7 +2,7 @@
 
 A researcher takes the spikes into their own tools: DANDI and the NWB ecosystem
 read the Units table; Elephant and every Neo user read a NIX file with
-:class:`neo.io.NixIO`. One run (one :mod:`tum2000.dataset` netCDF file) becomes
+:class:`neo.io.NixIO`. One run (one :mod:`tum2000.store.dataset` netCDF file) becomes
 one file:
 
 NWB (``.nwb``)
@@ -30,7 +30,7 @@ NIX (``.nix``)
 
 Only the recorded spikes are exported (times in [0, duration]); the burn-in's
 spikes, kept in the dataset so that a run can be replayed, are not part of
-the recording. Files are written atomically (:func:`tum2000.atomic.atomic_path`).
+the recording. Files are written atomically (:func:`tum2000.store.atomic.atomic_path`).
 
 :func:`check_export_request` validates a request before any work;
 :func:`export_run` writes the file.
@@ -48,8 +48,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tum2000 import dataset as _dataset
-from tum2000.atomic import atomic_path
+from tum2000.store import dataset as _dataset
+from tum2000.store.atomic import atomic_path
 from tum2000.errors import BadInput
 
 FORMATS: dict[str, str] = {"nwb": ".nwb", "nix": ".nix"}

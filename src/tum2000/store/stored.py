@@ -4,7 +4,7 @@ protects them, and what "the same result" means on another processor.
 Some of the book's results take longer than a book build may (long
 recordings, large networks, many seeds). Their small result is stored under
 the book's ``book/data/`` and verified against the code at hand by what is
-reproducible (:mod:`tum2000.sweep_data` does the recomputing):
+reproducible (:mod:`tum2000.sweeps.stored` does the recomputing):
 
 * **a content hash** (:data:`CONTENT_HASH_ATTR`): the SHA-256 of every value
   and attribute as stored in the file (:func:`content_hash`), checked at every
@@ -79,7 +79,7 @@ FINGERPRINTS_ATTR = "fingerprints"
 
 FINGERPRINT_MAX_COST = 2.5
 """Runs costing at most this many default runs get a fingerprint when a stored
-file is made (cost: simulated time x synapses, :func:`tum2000.sweep_data.run_cost`);
+file is made (cost: simulated time x synapses, :func:`tum2000.sweeps.stored.run_cost`);
 a build recomputes only such points."""
 
 # --- what was measured, and the tolerances chosen from it ---------------------------------

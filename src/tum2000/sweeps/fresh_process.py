@@ -28,7 +28,7 @@ def simulate_in_subprocess(params: Any, seed: int, target: str = "numpy",
     An interruption stops the child process and removes its files (the run
     happens in a temporary folder).
     """
-    from tum2000 import dataset
+    from tum2000.store import dataset
     from tum2000.model.simulation import as_parameters
 
     params = as_parameters(params)

@@ -80,13 +80,13 @@ def study(base: Parameters, variants: Mapping[str, Mapping[str, Any]], baseline:
           seeds: Sequence[int],
           progress: bool = False, scheduler: str | None = None) -> xr.Dataset:
     """Simulate every variant for every seed, in parallel through Dask
-    (:func:`tum2000.sweep.simulate_many`; ``scheduler``: its address, None for
+    (:func:`tum2000.sweeps.run.simulate_many`; ``scheduler``: its address, None for
     a local cluster) and through the dataset cache.
 
     Returns ``value`` (variant, seed, statistic) and, against ``baseline``,
     the equivalence test of :func:`compare` (variant, statistic).
     """
-    from tum2000.sweep import simulate_many
+    from tum2000.sweeps.run import simulate_many
 
     if baseline not in variants:
         raise ValueError(f"baseline {baseline!r} is not one of the variants {list(variants)}")

@@ -1,7 +1,7 @@
 """The compiled inner loop of the resource replay (:mod:`tum2000.model.resources`).
 
 A few dozen lines of C, compiled on first use (``make setup`` does it) with
-the system's C compiler into the engine store (:func:`tum2000.model.engine.store_dir`)
+the system's C compiler into the engine store (:func:`tum2000.config.engine_dir`)
 and loaded with :mod:`ctypes`. It performs exactly the floating-point
 operations of the NumPy implementation in :mod:`~tum2000.model.resources`, in
 the same order: every exponential is computed by NumPy and passed in, the
@@ -18,15 +18,20 @@ the compiler can vectorize across them.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+
+from tum2000 import config
 
 C_SOURCE = r"""
 #include <stdint.h>
@@ -172,8 +177,8 @@ _library: ctypes.CDLL | None | bool = False  # False: not looked for yet
 
 def compiler() -> str | None:
     """The C compiler to use ($CC, cc or gcc), or None."""
-    for name in (os.environ.get("CC"), "cc", "gcc"):
-        if name and shutil.which(name):
+    for name in config.c_compilers():
+        if shutil.which(name):
             return name
     return None
 
@@ -192,18 +197,26 @@ def _cpu_flags() -> str:
     return platform.processor()
 
 
-def library_path() -> Path:
-    from tum2000.model.engine import store_dir
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if absent), held until the block ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
+
+def library_path() -> Path:
     digest = hashlib.sha256("\n".join((C_SOURCE, " ".join(COMPILE_ARGS), _cpu_flags()))
                             .encode()).hexdigest()[:16]
-    return store_dir() / f"replay-{digest}-{os.uname().machine}.so"
+    return config.engine_dir() / f"replay-{digest}-{os.uname().machine}.so"
 
 
 def build() -> Path | None:
     """Compile the kernel unless it exists; its path, or None without a compiler."""
-    from tum2000.model.engine import _lock
-
     path = library_path()
     if path.exists():
         return path
@@ -211,7 +224,7 @@ def build() -> Path | None:
     if cc is None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(path.with_suffix(".lock")):
+    with file_lock(path.with_suffix(".lock")):
         if path.exists():
             return path
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".replay-build-") as scratch:
@@ -235,16 +248,15 @@ def load() -> ctypes.CDLL | None:
     global _library
     if _library is False:
         _library = None
-        if os.environ.get("TUM2000_NO_NATIVE_REPLAY") != "1":
-            path = build()
-            if path is not None:
-                try:
-                    lib = ctypes.CDLL(str(path))
-                except OSError:
-                    lib = None
-                if lib is not None:
-                    _declare(lib)
-                    _library = lib
+        path = build()
+        if path is not None:
+            try:
+                lib = ctypes.CDLL(str(path))
+            except OSError:
+                lib = None
+            if lib is not None:
+                _declare(lib)
+                _library = lib
     return _library or None
 
 

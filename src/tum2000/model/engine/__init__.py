@@ -4,7 +4,7 @@ Brian2's runtime targets pay a fixed cost per time step and code object
 (~51,000 steps x 6 objects for the default run), and ``import brian2``
 alone takes ~2 s and ~150 MiB. The engine instead compiles the model of
 :mod:`tum2000.model.brian_model` once as a Brian2 ``cpp_standalone`` project
-(:mod:`tum2000.model.engine_build`) and re-runs the compiled program for every
+(:mod:`tum2000.model.engine.build`) and re-runs the compiled program for every
 simulation, with that simulation's numbers as input files. Brian2 is not
 imported to run it.
 
@@ -32,7 +32,6 @@ when the environment is writable, else ``~/.cache/tum2000/engines``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import math
@@ -50,53 +49,28 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from tum2000.interruption import stage
 from tum2000.model.brian_model import RunOutput, neuron_values, synapse_values
 from tum2000.model.network import Network
 from tum2000.model.parameters import Parameters
+from tum2000 import config
+from tum2000.errors import EngineRunError, EngineUnavailable
+from tum2000.model.engine.replay import file_lock
+from tum2000.model.targets import check_target
 
-ENV_VAR = "TUM2000_ENGINE_DIR"
 FORMAT = 1
 """Version of the engine layout (manifest, inputs); part of the key."""
 
-SOURCES: tuple[str, ...] = ("brian_model.py", "engine_build.py")
+SOURCES: tuple[str, ...] = ("../brian_model.py", "build.py")
 """Modules whose text is compiled into the engine (hashed into its key)."""
 
 BUCKETS_PER_DOUBLING = 8
 
 
-class EngineUnavailable(RuntimeError):
-    """No engine can be used here (no C++ compiler, or its build failed)."""
-
-
-class EngineRunError(RuntimeError):
-    """The compiled program failed or stopped before the end of the simulation."""
-
-
 # --- where engines live ------------------------------------------------------
-
-def store_dir() -> Path:
-    """Directory holding built engines (see the module docstring)."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
-    in_env = Path(sys.prefix) / "share" / "tum2000" / "engines"
-    if sys.prefix != sys.base_prefix and _writable(in_env):
-        return in_env
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tum2000" / "engines"
-
-
-def _writable(path: Path) -> bool:
-    """``path`` exists and is writable, or could be created."""
-    for parent in (path, *path.parents):
-        if parent.exists():
-            return os.access(parent, os.W_OK | os.X_OK)
-    return False
-
 
 def compiler_available() -> bool:
     """A C++ compiler and make, as Brian2's standalone build needs them."""
-    return (shutil.which(os.environ.get("CXX", "g++")) is not None
+    return (shutil.which(config.cxx_compiler()) is not None
             and shutil.which("make") is not None)
 
 
@@ -134,7 +108,7 @@ def synapse_slots(params: Parameters, n_synapses: int) -> int:
 
 @lru_cache(maxsize=1)
 def _source_digest() -> str:
-    from tum2000.model.engine_build import COMPILE_ARGS
+    from tum2000.model.engine.build import COMPILE_ARGS
 
     digest = hashlib.sha256(f"format {FORMAT}\n{' '.join(COMPILE_ARGS)}\n".encode())
     here = Path(__file__).resolve().parent
@@ -204,24 +178,12 @@ def _load(directory: Path, key: str) -> Engine | None:
     return Engine(directory, manifest)
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` (created if absent), held until the block ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def find(spec: dict) -> Engine | None:
     """The built engine for ``spec``, or None."""
     key = spec["key"]
     if key in _loaded:
         return _loaded[key]
-    engine = _load(store_dir() / key, key)
+    engine = _load(config.engine_dir() / key, key)
     if engine is not None:
         _loaded[key] = engine
     return engine
@@ -240,9 +202,9 @@ def build(spec: dict, progress: bool = False) -> Engine:
         return engine
     if not compiler_available():
         raise EngineUnavailable("no C++ compiler (g++ or $CXX) and make on PATH")
-    store = store_dir()
+    store = config.engine_dir()
     final = store / spec["key"]
-    with _lock(store / f".{spec['key']}.lock"):
+    with file_lock(store / f".{spec['key']}.lock"):
         engine = find(spec)  # built by another process while we waited
         if engine is not None:
             return engine
@@ -256,7 +218,7 @@ def build(spec: dict, progress: bool = False) -> Engine:
             (scratch / "spec.json").write_text(json.dumps(spec))
             project = scratch / "project"
             child = subprocess.Popen(
-                [sys.executable, "-m", "tum2000.model.engine_build",
+                [sys.executable, "-m", "tum2000.model.engine.build",
                  str(scratch / "spec.json"), str(project)],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=scratch)
             output = _wait(child)
@@ -390,10 +352,9 @@ def run_program(engine: Engine, run_dir: Path, args: list[str],
     command = [str(engine.program), "--results_dir", str(run_dir / "results") + os.sep, *args]
     child = subprocess.Popen(command, cwd=run_dir, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True,
-                             env={**os.environ, "TUM2000_PARENT_PID": str(os.getpid())})
+                             env=config.child_environment(TUM2000_PARENT_PID=str(os.getpid())))
     lines = []
     try:
-        stage("run")  # test hook: a signal may arrive here, while the program runs
         assert child.stdout is not None
         for line in child.stdout:
             if line.startswith("progress ") and on_progress is not None:
@@ -511,17 +472,13 @@ def run(params: Parameters, net: Network, progress: bool = False,
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-TARGETS: tuple[str, ...] = ("auto", "engine", "numpy", "cython", "cpp_standalone")
-"""Where a simulation can run: ``engine`` (this module), Brian2's own targets, or
-``auto``: the engine when it exists or can be built, else Brian2's numpy target."""
 
 
 def run_on_target(params: Parameters, net: Network, target: str = "auto",
                   progress: bool = False) -> RunOutput:
     """Simulate ``net`` on ``target`` (see :data:`TARGETS`); every target gives
     the same spikes for the same network."""
-    if target not in TARGETS:
-        raise ValueError(f"unknown Brian2 target {target!r} (allowed: {', '.join(TARGETS)})")
+    check_target(target)
     if target in ("auto", "engine"):
         try:
             return run(params, net, progress=progress)
@@ -547,7 +504,7 @@ def warm(params: Parameters | None = None, seed: int = 1, progress: bool = True)
     from tum2000.model.network import draw_network
     from tum2000.model.parameters import preset
 
-    from tum2000.model import replay_native
+    from tum2000.model.engine import replay as replay_native
 
     params = params if params is not None else preset("default")
     net = draw_network(params, seed)

@@ -2,7 +2,7 @@
 
 * :func:`value_or_undefined` — a number for glued prose, or a stated reason
   when it does not exist in this run (no population spike, one seed, ...);
-* :func:`convergence_table` — a :func:`tum2000.convergence.study` as paired
+* :func:`convergence_table` — a :func:`tum2000.sweeps.convergence.study` as paired
   differences ± s.e. with the tolerance and the verdict per statistic;
 * :func:`across_seeds` — statistics per seed, and their mean and standard
   error over seeds.

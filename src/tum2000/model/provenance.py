@@ -27,8 +27,8 @@ def _package_version() -> str:
 
 __version__ = _package_version()
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-RESULT_SOURCES: tuple[str, ...] = ("model", "dataset.py")
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+RESULT_SOURCES: tuple[str, ...] = ("model", "store/dataset.py")
 """What decides a simulation's result: the whole model package and the dataset
 contract (paths relative to the package). Every ``.py`` file below a folder
 counts, so a new model module cannot be left out of the hash."""

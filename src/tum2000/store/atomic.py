@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from tum2000.interruption import deferred_signals, stage
+from tum2000.interruption import deferred_signals
 
 _umask_lock = threading.Lock()
 
@@ -77,7 +77,6 @@ def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
             temporaries.append(Path(tmp))
             os.chmod(tmp, file_mode())
         yield list(temporaries)
-        stage("save")
         with deferred_signals():
             for tmp, target in zip(temporaries, targets):
                 os.replace(tmp, target)
@@ -127,7 +126,7 @@ def restorable_folder(folder: str | os.PathLike, keep=lambda path: False) -> Ite
     For code we cannot make write atomically, such as a notebook's cells,
     which write in the notebook's folder. A file rewritten in place (same
     inode, e.g. ``open(path, "w")``) cannot be restored; tum2000's own writes
-    (:func:`atomic_path`, :func:`tum2000.save`, :func:`tum2000.figures.save_figure`)
+    (:func:`atomic_path`, :func:`tum2000.save`, :func:`tum2000.plotting.figure1.save_figure`)
     replace files whole and can.
     """
     import shutil

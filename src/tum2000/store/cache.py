@@ -2,9 +2,9 @@
 
 Entries are netCDF files named by the SHA-256 of the canonical parameter
 JSON, the seed, the code version (a hash of the whole model package and the
-dataset contract, :func:`tum2000.provenance.code_version`) and the versions of
+dataset contract, :func:`tum2000.model.provenance.code_version`) and the versions of
 the libraries that shape a result (NumPy, SciPy, Brian2). Writes are atomic
-(:mod:`tum2000.atomic`): a run killed or interrupted mid-write leaves no entry,
+(:mod:`tum2000.store.atomic`): a run killed or interrupted mid-write leaves no entry,
 and two processes writing the same entry leave one valid file. An entry that
 cannot be read, is cut short, or holds a different simulation than its name
 says is reported and replaced.
@@ -27,25 +27,17 @@ from typing import Any, Mapping
 
 import xarray as xr
 
-from tum2000 import dataset
+from tum2000.config import cache_dir
+from tum2000.store import dataset
 from tum2000.model.parameters import Parameters, preset
-from tum2000.provenance import code_version, result_library_versions
+from tum2000.model.provenance import code_version, result_library_versions
 
-ENV_VAR = "TUM2000_CACHE"
 ENTRY_PATTERNS: tuple[str, ...] = ("sim-*.nc",)
 """File names of cache entries (``tum2000 cache --clear`` removes these)."""
 SUMMARY_PATTERNS: tuple[str, ...] = ("summary-*.json",)
 """Per-run statistics of sweeps, beside the entries (cleared with them, not listed)."""
 TEMPORARY_PATTERNS: tuple[str, ...] = (".sim-*.tmp.nc", ".summary-*.tmp.json")
 """Temporary files of writes still running (or of a process that was killed)."""
-
-
-def cache_dir() -> Path:
-    """The cache directory now in effect (not created until first written)."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tum2000"
 
 
 def key_material(params: Parameters, seed: int) -> str:
@@ -107,7 +99,7 @@ def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, 
 
 # --- per-run summaries of sweeps ----------------------------------------------------
 # A sweep keeps, beside each simulation, the statistics it computed from it
-# (:func:`tum2000.sweep_stats.run_statistics`), keyed by the simulation's key and
+# (:func:`tum2000.analysis.statistics.run_statistics`), keyed by the simulation's key and
 # the statistics' version, so a resumed sweep neither re-simulates nor re-analyses.
 
 def summary_path(params: Parameters, seed: int, version: str,
@@ -143,7 +135,7 @@ def store_summary(params: Parameters, seed: int, version: str, statistics: Mappi
     """Write per-run statistics atomically (NaN stored as null); return the path."""
     import math
 
-    from tum2000.atomic import atomic_path
+    from tum2000.store.atomic import atomic_path
 
     path = summary_path(params, seed, version, directory)
     values = {k: None if not math.isfinite(float(v)) else float(v) for k, v in statistics.items()}

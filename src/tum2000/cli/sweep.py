@@ -12,7 +12,6 @@ runs stay in the cache).
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from typing import TYPE_CHECKING, Sequence
 
@@ -20,7 +19,7 @@ from tum2000.errors import ParameterError, SweepIncomplete
 
 if TYPE_CHECKING:
     from tum2000.model.parameters import Parameters
-    from tum2000.sweep_grid import Grid
+    from tum2000.sweeps.grid import Grid
 
 EPILOG = """examples:
   tum2000 sweep --grid I_b_spread_mV=0.5,0.75,1 --seeds 4 --out w.nc
@@ -86,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--dashboard", action="store_true",
                         help="serve the local cluster's Dask dashboard on 127.0.0.1")
-    from tum2000.cli import TARGETS
+    from tum2000.model.targets import TARGETS
 
     parser.add_argument("--target", default="auto", choices=TARGETS,
                         help="where the simulations run (same results on each): the compiled "
@@ -103,7 +102,7 @@ def grid_options(grid: Sequence[str], zipped: Sequence[Sequence[str]]
                  ) -> tuple[dict[str, list[str]], list[dict[str, list[str]]]]:
     """``--grid`` and ``--grid-zip`` strings as the ``grid`` and ``zipped``
     arguments of :func:`tum2000.run_sweep` (values still strings)."""
-    from tum2000.sweep_grid import parse_values
+    from tum2000.sweeps.grid import parse_values
 
     axes: dict[str, list[str]] = {}
     for text in grid:
@@ -120,46 +119,14 @@ def seeds_of(args: argparse.Namespace) -> list[int]:
     return list(args.seed_list) if args.seed_list is not None else list(range(1, args.seeds + 1))
 
 
-def _text(value: object) -> str:
-    if isinstance(value, bool) or value is None:
-        return "null" if value is None else str(value).lower()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
-def sweep_command(base: "Parameters", grid: "Grid", seeds: Sequence[int], *,
-                  target: str = "auto", out: str = "sweep.nc") -> str:
-    """The ``tum2000 sweep`` command that computes this sweep (where it runs and
-    the cache are left out: they do not change the numbers)."""
-    from tum2000.model.parameters import preset
-
-    words = ["tum2000", "sweep"]
-    for name, (value, _) in base.differences(preset("default")).items():
-        words += ["--set", f"{name}={_text(value)}"]
-    for axis in grid.axes:
-        items = [f"{name}={','.join(_text(v) for v in values)}"
-                 for name, values in axis.values.items()]
-        words += ["--grid", *items] if len(items) == 1 else ["--grid-zip", *items]
-    seeds = list(seeds)
-    if seeds == list(range(1, len(seeds) + 1)):
-        words += ["--seeds", str(len(seeds))]
-    else:
-        words += ["--seed-list", ",".join(str(s) for s in seeds)]
-    if target != "auto":
-        words += ["--target", target]
-    words += ["--out", str(out)]
-    return " ".join(shlex.quote(w) for w in words)
-
-
 def run(args: argparse.Namespace, base: "Parameters") -> int:
     """Run ``tum2000 sweep`` with parsed ``args`` from ``base``; 0 when every run
     succeeded. Raises :class:`~tum2000.errors.SweepIncomplete` (exit 3) after
     writing the result when some runs failed; bad input, an unreachable cluster
     and Ctrl-C raise as well (the command line reports them in one line)."""
-    from tum2000.outputs import check_output
-    from tum2000.sweep import run_sweep, save_sweep
-    from tum2000.sweep_grid import Grid
+    from tum2000.store.output_files import check_output
+    from tum2000.sweeps.run import run_sweep, save_sweep, sweep_command
+    from tum2000.sweeps.grid import Grid
 
     grid, zipped = grid_options(args.grid, args.grid_zip)
     if not grid and not zipped:
@@ -186,5 +153,4 @@ def run(args: argparse.Namespace, base: "Parameters") -> int:
     return 0
 
 
-__all__ = ["add_arguments", "grid_options", "run", "seeds_of",
-           "sweep_command"]
+__all__ = ["add_arguments", "grid_options", "run", "seeds_of"]

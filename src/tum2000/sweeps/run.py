@@ -1,13 +1,13 @@
 """Many simulations at once, through Dask: parameter sweeps over seeds.
 
 :func:`run_sweep` runs every point of a parameter grid
-(:mod:`tum2000.sweep_grid`) for every seed and returns one xarray Dataset of
-per-run statistics (:mod:`tum2000.sweep_stats`) with the swept parameters and
+(:mod:`tum2000.sweeps.grid`) for every seed and returns one xarray Dataset of
+per-run statistics (:mod:`tum2000.analysis.statistics`) with the swept parameters and
 ``seed`` as dimensions, and a per-point ``error`` string (empty where the
 point succeeded). :func:`simulate_many` returns the datasets of a list of
 ``(parameters, seed)`` jobs instead.
 
-Each task runs on a Dask worker (:mod:`tum2000.sweep_cluster`: a local cluster
+Each task runs on a Dask worker (:mod:`tum2000.sweeps.cluster`: a local cluster
 by default, or any scheduler): it simulates through the dataset cache, computes
 the run's statistics, and stores them beside the dataset, so a resumed sweep
 neither re-simulates nor re-analyses, and a finished one computes nothing. The
@@ -17,6 +17,7 @@ cache must be a directory the workers share with the caller.
 from __future__ import annotations
 
 import json
+import shlex
 import math
 import os
 import sys
@@ -27,9 +28,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from tum2000.errors import Interrupted, ParameterError
-from tum2000.model.parameters import SPECS, Parameters
-from tum2000.sweep_grid import Grid, make_grid, check_points
+from tum2000.errors import ParameterError, SweepInterrupted
+from tum2000.model.parameters import SPECS, Parameters, preset
+from tum2000.sweeps.grid import Grid, make_grid, check_points
 
 FORMAT = "tum2000-sweep/1"
 """Value of a sweep result's ``format`` attribute."""
@@ -37,7 +38,7 @@ FORMAT = "tum2000-sweep/1"
 
 def _simulate_into_cache(params_json: str, seed: int, target: str, directory: str) -> str:
     """Worker task: make sure the cache holds this simulation; return its path."""
-    from tum2000.cache import cache_path, cached_simulate
+    from tum2000.store.cache import cache_path, cached_simulate
 
     params = Parameters.from_json(params_json)
     cached_simulate(params, seed, directory=directory, target=target)
@@ -54,7 +55,7 @@ def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[s
     a Dask scheduler address; None starts a local cluster of ``n_workers``
     processes (default: one per core, at most one per missing job).
     """
-    from tum2000.cache import cache_dir, cache_path, lookup
+    from tum2000.store.cache import cache_dir, cache_path, lookup
 
     where = Path(directory) if directory is not None else cache_dir()
     targets = list(targets) if targets is not None else ["auto"] * len(jobs)
@@ -83,7 +84,7 @@ def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Se
          directory: str, scheduler: str | None, n_workers: int | None) -> None:
     from dask.distributed import as_completed
 
-    from tum2000.sweep_cluster import dask_client
+    from tum2000.sweeps.cluster import dask_client
 
     args = ([jobs[i][0].to_json() for i in indices], [int(jobs[i][1]) for i in indices],
             [targets[i] for i in indices], [directory] * len(indices))
@@ -99,11 +100,6 @@ def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Se
 
 
 # --- parameter sweeps -----------------------------------------------------------------
-
-class SweepInterrupted(Interrupted):
-    """The sweep was interrupted (Ctrl-C or SIGTERM); nothing was written, the
-    runs still to do were cancelled, completed runs stay in the cache."""
-
 
 def check_seeds(seeds: Iterable[int]) -> list[int]:
     """Seeds as a list of distinct integers >= 0 (:class:`ParameterError` otherwise)."""
@@ -125,8 +121,8 @@ def _sweep_task(params_json: str, seed: int, target: str, directory: str
 
     Returns the statistics' version (the caller checks that the worker runs the
     same code), the statistics, and whether anything was computed."""
-    from tum2000.cache import cached_simulate, lookup_summary, store_summary
-    from tum2000.sweep_stats import run_statistics, statistics_version
+    from tum2000.store.cache import cached_simulate, lookup_summary, store_summary
+    from tum2000.analysis.statistics import run_statistics, statistics_version
 
     params = Parameters.from_json(params_json)
     version = statistics_version()
@@ -145,6 +141,36 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
+def _text(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def sweep_command(base: "Parameters", grid: "Grid", seeds: Sequence[int], *,
+                  target: str = "auto", out: str = "sweep.nc") -> str:
+    """The ``tum2000 sweep`` command that computes this sweep (where it runs and
+    the cache are left out: they do not change the numbers)."""
+    words = ["tum2000", "sweep"]
+    for name, (value, _) in base.differences(preset("default")).items():
+        words += ["--set", f"{name}={_text(value)}"]
+    for axis in grid.axes:
+        items = [f"{name}={','.join(_text(v) for v in values)}"
+                 for name, values in axis.values.items()]
+        words += ["--grid", *items] if len(items) == 1 else ["--grid-zip", *items]
+    seeds = list(seeds)
+    if seeds == list(range(1, len(seeds) + 1)):
+        words += ["--seeds", str(len(seeds))]
+    else:
+        words += ["--seed-list", ",".join(str(s) for s in seeds)]
+    if target != "auto":
+        words += ["--target", target]
+    words += ["--out", str(out)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
               grid: Grid | Mapping[str, Sequence[Any]] | None, seeds: Iterable[int], *,
               zipped: Sequence[Mapping[str, Sequence[Any]]] = (), target: str = "auto",
@@ -161,7 +187,7 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
         name, or a dict of changes to the default preset).
     grid
         ``{name: [values]}``, one dimension each (the outer product is swept),
-        or a :class:`~tum2000.sweep_grid.Grid`.
+        or a :class:`~tum2000.sweeps.grid.Grid`.
     seeds
         Seeds of every grid point (the last dimension, ``seed``).
     zipped
@@ -169,10 +195,10 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
         ``{name: [values], name2: [values], ...}`` with equal lengths; the
         dimension is named after the first parameter.
     target
-        Where the simulations run (:data:`tum2000.model.engine.TARGETS`; the
+        Where the simulations run (:data:`tum2000.model.targets.TARGETS`; the
         same results on each; default the compiled engine, else numpy).
     scheduler, scheduler_file, slurm_jobs, n_workers, dashboard
-        Where to run (:func:`tum2000.sweep_cluster.dask_client`); default a
+        Where to run (:func:`tum2000.sweeps.cluster.dask_client`); default a
         local cluster with ``n_workers`` processes (one per core, at most one
         per run to do).
     directory
@@ -189,11 +215,10 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     the remaining runs, closes the cluster and raises :class:`SweepInterrupted`;
     runs that completed stay in the cache.
     """
-    from tum2000.cache import cache_dir, lookup_summary
-    from tum2000.model.engine import TARGETS
+    from tum2000.store.cache import cache_dir, lookup_summary
+    from tum2000.model.targets import check_target
     from tum2000.model.simulation import as_parameters
-    from tum2000.sweep_cli import sweep_command
-    from tum2000.sweep_stats import statistics_version
+    from tum2000.analysis.statistics import statistics_version
 
     base = as_parameters(base)
     if isinstance(grid, Grid):
@@ -203,8 +228,7 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     else:
         grid = make_grid(grid, zipped, base)
     seeds = check_seeds(seeds)
-    if target not in TARGETS:
-        raise ParameterError(f"unknown target {target!r} (allowed: {', '.join(TARGETS)})")
+    check_target(target)
     where = Path(directory) if directory is not None else cache_dir()
     indices = list(grid.indices())
     jobs = [(index, seed, base.replace(**grid.point(index))) for index in indices
@@ -243,7 +267,7 @@ def _compute(jobs: list[tuple[tuple[int, ...], int, Parameters]], missing: list[
     from dask.distributed import as_completed
     from tqdm import tqdm
 
-    from tum2000.sweep_cluster import dask_client
+    from tum2000.sweeps.cluster import dask_client
 
     from tum2000.interruption import handlers_installed
 
@@ -306,9 +330,9 @@ def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
              results: Sequence[Mapping[str, float] | None], errors: Sequence[str],
              target: str = "auto", provenance: Mapping[str, Any] | None = None) -> xr.Dataset:
     """The sweep's Dataset from per-job statistics (grid order, seeds fastest)."""
-    from tum2000.provenance import code_version, library_versions
+    from tum2000.model.provenance import code_version, library_versions
     from tum2000.analysis import population_spikes as pskinds
-    from tum2000.sweep_stats import long_name, statistics_version, summary_options, units_of
+    from tum2000.analysis.statistics import long_name, statistics_version, summary_options, units_of
 
     dims = tuple(axis.name for axis in grid.axes) + ("seed",)
     shape = grid.shape + (len(seeds),)
@@ -361,7 +385,7 @@ def assemble(base: Parameters, grid: Grid, seeds: Sequence[int],
 def save_sweep(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write a sweep result as netCDF (classic 64-bit offset format), atomically
     (temporary file, then rename)."""
-    from tum2000.atomic import atomic_path
+    from tum2000.store.atomic import atomic_path
 
     path = Path(path)
     # The classic format: a sweep has a hundred small variables, and netCDF-4
@@ -374,7 +398,7 @@ def save_sweep(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 
 def load_sweep(path: str | os.PathLike) -> xr.Dataset:
     """Read a sweep result; a file that is not one raises :class:`tum2000.DatasetError`."""
-    from tum2000.dataset import DatasetError
+    from tum2000.store.dataset import DatasetError
 
     try:
         ds = xr.load_dataset(path, engine="netcdf4")
@@ -389,4 +413,4 @@ def load_sweep(path: str | os.PathLike) -> xr.Dataset:
 
 
 __all__ = ["FORMAT", "SweepInterrupted", "assemble", "check_seeds", "load_sweep",
-           "run_sweep", "save_sweep", "simulate_many"]
+           "run_sweep", "save_sweep", "simulate_many", "sweep_command"]

@@ -25,12 +25,10 @@ from pathlib import Path
 from typing import Sequence
 
 from tum2000.errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status
-from tum2000.interruption import handlers_installed, stage
-from tum2000.provenance import __version__
+from tum2000.interruption import handlers_installed
+from tum2000.model.provenance import __version__
+from tum2000.model.targets import TARGETS
 
-TARGETS = ("auto", "engine", "numpy", "cython", "cpp_standalone")
-"""Choices of ``--target``: :data:`tum2000.model.engine.TARGETS`, written out so
-that the command line starts without importing the model (a test keeps them equal)."""
 
 
 class UsageError(BadInput):
@@ -66,10 +64,11 @@ def _parameters(args: argparse.Namespace):
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from tum2000 import cache, dataset
-    from tum2000.atomic import atomic_paths
+    from tum2000.store import cache
+    from tum2000.store import dataset
+    from tum2000.store.atomic import atomic_paths
     from tum2000.model.simulation import check_request
-    from tum2000.outputs import check_distinct, check_output
+    from tum2000.store.output_files import check_distinct, check_output
 
     check_output(args.out, "dataset", "--out")
     if args.figure is not None:
@@ -100,7 +99,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             if target.suffix == ".nc":
                 dataset.write_netcdf(ds, tmp)
             else:
-                from tum2000.figures import write_figure1
+                from tum2000.plotting.figure1 import write_figure1
 
                 write_figure1(ds, tmp, format=target.suffix.lstrip("."))
     if progress:
@@ -111,17 +110,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from tum2000.analysis import summarize
-    from tum2000.dataset import load
+    from tum2000.store.dataset import load
 
     print(json.dumps(summarize(load(args.file)), allow_nan=False))
     return 0
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from tum2000.atomic import atomic_path
-    from tum2000.dataset import load
-    from tum2000.figures import write_figure1
-    from tum2000.outputs import check_distinct, check_output
+    from tum2000.store.atomic import atomic_path
+    from tum2000.store.dataset import load
+    from tum2000.plotting.figure1 import write_figure1
+    from tum2000.store.output_files import check_distinct, check_output
 
     check_output(args.out, "image", "--out")
     check_distinct(FILE=args.file, **{"--out": args.out})
@@ -180,7 +179,7 @@ def _root(args: argparse.Namespace):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tum2000.book import run_notebook
-    from tum2000.values import parse_assignments
+    from tum2000.model.values import parse_assignments
 
     _book_tools()
     changes = parse_assignments(args.set)
@@ -196,7 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_book(args: argparse.Namespace) -> int:
     from tum2000.book import build
-    from tum2000.values import parse_assignments
+    from tum2000.model.values import parse_assignments
 
     _book_tools()
     build(parameter_file=args.parameters, quick=args.quick, student=args.student,
@@ -211,7 +210,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     too large for this machine)."""
     import time
 
-    from tum2000 import sweep_data
+    from tum2000.sweeps import stored as sweep_data
 
     root = _root(args)
     if args.action == "check":
@@ -247,7 +246,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from tum2000 import cache
+    from tum2000.store import cache
 
     if args.path:
         print(cache.cache_dir())
@@ -266,7 +265,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Every grid point x seed through Dask (exit 3: some runs failed; 130: interrupted)."""
-    from tum2000.sweep_cli import run
+    from tum2000.cli.sweep import run
 
     return run(args, _parameters(args))
 
@@ -290,20 +289,20 @@ def _add_root_option(parser: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from tum2000.cache import ENV_VAR, cache_dir
+    from tum2000.config import CACHE_VAR, cache_dir
 
     parser = _Parser(
         prog="tum2000",
         description="Tsodyks, Uziel & Markram (2000) Fig. 1: simulate, analyse, plot, "
                     "re-execute the book's notebooks and build the book.",
-        epilog=f"Dataset cache: {cache_dir()} (set {ENV_VAR} to move it). {_exit_table()}.")
+        epilog=f"Dataset cache: {cache_dir()} (set {CACHE_VAR} to move it). {_exit_table()}.")
     parser.add_argument("--version", action="version", version=f"tum2000 {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("simulate", help="simulate the network and write a dataset",
-                       epilog=f"Dataset cache: {cache_dir()} (set {ENV_VAR} to move it).")
+                       epilog=f"Dataset cache: {cache_dir()} (set {CACHE_VAR} to move it).")
     _add_parameter_options(p)
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default: %(default)s)")
     p.add_argument("--out", required=True, help="dataset to write (netCDF, .nc)")
@@ -365,7 +364,7 @@ def make_parser() -> argparse.ArgumentParser:
     _add_root_option(p)
     p.set_defaults(func=cmd_book)
 
-    from tum2000.sweep_cli import positive_int
+    from tum2000.cli.sweep import positive_int
 
     p = sub.add_parser("data", help="check or regenerate the results stored with the book "
                                     "(book/data/*.nc)")
@@ -404,7 +403,7 @@ def make_parser() -> argparse.ArgumentParser:
     what.add_argument("--path", action="store_true", help="print the cache's folder")
     p.set_defaults(func=cmd_cache)
 
-    from tum2000.sweep_cli import add_arguments as add_sweep_arguments
+    from tum2000.cli.sweep import add_arguments as add_sweep_arguments
 
     p = sub.add_parser("sweep", help="run a parameter grid x seeds through Dask; write "
                        "their statistics as one dataset")
@@ -464,7 +463,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with handlers_installed():
             try:
-                stage("startup")
                 args = make_parser().parse_args(argv)
                 return args.func(args)
             except SystemExit as done:  # --help, --version

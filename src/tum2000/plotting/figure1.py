@@ -17,7 +17,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tum2000.atomic import atomic_path
+from tum2000.store.atomic import atomic_path
 
 # Fig. 1's axis limits (the paper's; the reference script uses the same): the
 # smallest ranges shown, widened when a run's trace goes beyond them.
@@ -307,7 +307,7 @@ def plot_rate_vs_input(ds: xr.Dataset, ax: Axes, rates: xr.DataArray | None = No
 
 def plot_convergence(result: xr.Dataset, axes, statistics, labels=None,
                      reference: str = "reference_script, dt = 1 ms") -> None:
-    """A :func:`tum2000.convergence.study` result: each statistic (one Axes each)
+    """A :func:`tum2000.sweeps.convergence.study` result: each statistic (one Axes each)
     against the time step, mean ± s.e. over seeds, exact integration in black and
     the ``reference`` variant (the reference script's scheme) in red."""
     labels = labels or {}
@@ -335,7 +335,7 @@ def plot_convergence(result: xr.Dataset, axes, statistics, labels=None,
 def plot_across_seeds(per_seed, overview, axes) -> None:
     """One bar per statistic (mean over seeds, error bar one standard error) with
     a dot per seed; ``per_seed`` and ``overview`` from
-    :func:`tum2000.tables.across_seeds`."""
+    :func:`tum2000.chapters.tables.across_seeds`."""
     for ax, name in zip(axes, per_seed.columns):
         ax.bar([0], [overview.loc[name, "mean"]], yerr=[overview.loc[name, "standard error"]],
                color="0.7", capsize=4, width=0.6)

@@ -87,7 +87,7 @@ def critical_x_at_population_spikes(ds: xr.Dataset, ps: xr.Dataset | None = None
     :func:`tum2000.analysis.recovery_dynamics`).
     """
     from tum2000.analysis import detect_population_spikes
-    from tum2000.dataset import parameters_of
+    from tum2000.store.dataset import parameters_of
     from tum2000.meanfield.reduced import critical_x
 
     if ps is None:
@@ -131,7 +131,7 @@ def _sums(intervals: np.ndarray, x_before: np.ndarray, x_after: np.ndarray,
 def network_statistics(ds: xr.Dataset) -> dict[str, float]:
     """PS statistics of one network run (sums; see :data:`STATISTICS`)."""
     from tum2000.analysis import detect_population_spikes, recovery_dynamics
-    from tum2000.dataset import duration_ms
+    from tum2000.store.dataset import duration_ms
 
     ps = detect_population_spikes(ds)
     rec = recovery_dynamics(ds, "EE", ps, per_synapse=False)

@@ -200,7 +200,7 @@ def long_name(name: str) -> str | None:
 @lru_cache(maxsize=1)
 def statistics_version() -> str:
     """Hash of the analysis code, this module and the summary options."""
-    from tum2000.provenance import PACKAGE_DIR, code_version
+    from tum2000.model.provenance import PACKAGE_DIR, code_version
 
     digest = hashlib.sha256()
     for path in sorted((PACKAGE_DIR / "analysis").rglob("*.py")) + [PACKAGE_DIR / "sweep_stats.py"]:

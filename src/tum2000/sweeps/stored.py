@@ -35,7 +35,7 @@ import xarray as xr
 from tum2000.errors import BadInput, StoredDataError
 from tum2000.model.parameters import Parameters
 from tum2000.store import stored
-from tum2000.sweep_grid import Grid, make_grid
+from tum2000.sweeps.grid import Grid, make_grid
 
 DEFAULT_RUN_SYNAPSES = 0.1 * 500 * 500
 """Synapses of the default network, the unit of :func:`run_cost`."""
@@ -184,7 +184,7 @@ def _duration(seconds: float) -> str:
 
 
 def load_sweep_file(path: Path) -> xr.Dataset:
-    from tum2000.sweep import load_sweep
+    from tum2000.sweeps.run import load_sweep
 
     return load_sweep(path)
 
@@ -207,7 +207,7 @@ def check_point(ds: xr.Dataset, index: Sequence[int], seed: int,
                 record: Mapping[str, Any] | None, target: str = "auto") -> PointCheck:
     """Simulate one point of ``ds`` afresh and compare it with what is stored."""
     from tum2000.model.simulation import simulate
-    from tum2000.sweep_stats import run_statistics
+    from tum2000.analysis.statistics import run_statistics
 
     grid = Grid.from_json(ds.attrs["grid"])
     dims = [axis.name for axis in grid.axes]
@@ -314,7 +314,7 @@ def stored_sweep(name: str, base: Parameters | Mapping[str, Any] | str | None,
     The result's ``source`` attribute says where it came from.
     """
     from tum2000.model.simulation import as_parameters
-    from tum2000.sweep import check_seeds, run_sweep
+    from tum2000.sweeps.run import check_seeds, run_sweep
 
     base = as_parameters(base)
     grid = grid if isinstance(grid, Grid) else make_grid(grid, zipped, base)
@@ -350,7 +350,7 @@ class Plan:
 
     def largest(self) -> Parameters:
         """The point with the most expected memory."""
-        from tum2000.limits import estimated_memory_bytes
+        from tum2000.model.memory import estimated_memory_bytes
 
         return max((self.base.replace(**self.grid.point(i)) for i in self.grid.indices()),
                    key=estimated_memory_bytes)
@@ -367,7 +367,7 @@ def plan_of(path: Path) -> Plan:
 def check_regeneration(plans: Sequence[Plan], workers: int, available: int | None = None) -> None:
     """Refuse (:class:`~tum2000.errors.BadInput`, before any work) a file whose
     runs, ``workers`` at a time, would not fit in this machine's memory."""
-    from tum2000.limits import _size, estimated_memory_bytes, machine_memory_bytes
+    from tum2000.model.memory import _size, estimated_memory_bytes, machine_memory_bytes
 
     have = machine_memory_bytes() if available is None else available
     for plan in plans:
@@ -386,7 +386,7 @@ def fingerprints_of(plan: Plan, directory: str | os.PathLike | None = None,
     """Fingerprint records of every run of ``plan`` cheap enough to be
     recomputed by a build (:data:`~tum2000.store.stored.FINGERPRINT_MAX_COST`),
     read from the dataset cache (where the sweep just put them)."""
-    from tum2000.cache import cached_simulate
+    from tum2000.store.cache import cached_simulate
 
     records = []
     for index in plan.grid.indices():
@@ -403,7 +403,7 @@ def write_stored(ds: xr.Dataset, path: str | os.PathLike,
                  fingerprints: Sequence[Mapping[str, Any]]) -> Path:
     """Write a sweep as stored book data: with its fingerprints and content
     hash, atomically (the file appears complete, hash included, or not at all)."""
-    from tum2000.atomic import atomic_path
+    from tum2000.store.atomic import atomic_path
 
     ds = ds.copy()
     ds.attrs[stored.FINGERPRINTS_ATTR] = json.dumps(list(fingerprints))
@@ -423,7 +423,7 @@ def regenerate(names: Iterable[str] | None = None, root: str | os.PathLike | Non
     """Recompute stored files of the book at ``root`` (default: all of them)
     and replace each atomically. Every name and the memory each needs are
     checked before the first run starts."""
-    from tum2000.sweep import run_sweep
+    from tum2000.sweeps.run import run_sweep
 
     paths = select_files(root, names)
     plans = [plan_of(p) for p in paths]

@@ -1,7 +1,7 @@
 """Known-truth spike datasets for tests, the book and students.
 
 Every function returns data that follow the dataset contract of
-:mod:`tum2000.dataset` exactly (built with :func:`tum2000.dataset.build`), so
+:mod:`tum2000.store.dataset` exactly (built with :func:`tum2000.store.dataset.build`), so
 the analysis can be checked against numbers that are known by construction:
 
 * :func:`poisson_dataset` — independent Poisson trains at the network's rates
@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-from tum2000 import dataset
+from tum2000.store import dataset
 from tum2000.model.parameters import PATHWAYS, Parameters
 
 SYNTHETIC_CODE_VERSION = "synthetic"

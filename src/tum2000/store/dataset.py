@@ -37,12 +37,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tum2000 import lazy_dask
-from tum2000.atomic import atomic_path
-from tum2000.errors import BadInput, ParameterError
+from tum2000.store.atomic import atomic_path
+from tum2000.errors import CorruptDatasetError, DatasetError, ForeignDatasetError, IncompleteDatasetError, ParameterError
 from tum2000.model.parameters import PATHWAYS, Parameters
 
-lazy_dask.install()  # xarray imports Dask only once Dask objects can exist
 
 FORMAT = "tum2000-dataset/3"
 """Value of the ``format`` attribute; changes when the contract changes."""
@@ -63,22 +61,6 @@ REQUIRED_ATTRS: tuple[str, ...] = ("format", "parameters", "seed", "code_version
 POPULATIONS: tuple[str, ...] = ("all", "exc", "inh")
 """Population selectors understood by :func:`neuron_mask` and every analysis."""
 
-
-class DatasetError(BadInput):
-    """A file or object that is not a valid tum2000 dataset."""
-
-
-class CorruptDatasetError(DatasetError):
-    """The file cannot be read as netCDF (truncated, damaged, not netCDF)."""
-
-
-class ForeignDatasetError(DatasetError):
-    """A readable netCDF file that is not a tum2000 dataset of this format."""
-
-
-class IncompleteDatasetError(DatasetError):
-    """A dataset whose simulated span is shorter than its parameters say (a run
-    that was cut short)."""
 
 
 def full_span_ms(params: Parameters) -> float:
@@ -252,7 +234,7 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
 
 def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> None:
     """Write ``ds`` to ``path`` as it is (no validation, not atomic): for a
-    temporary file of :func:`tum2000.atomic.atomic_paths`."""
+    temporary file of :func:`tum2000.store.atomic.atomic_paths`."""
     ds.to_netcdf(path, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
 
 

@@ -33,15 +33,11 @@ from typing import Any, Iterator
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from tum2000.errors import ComputationFailed
+from tum2000 import config
+from tum2000.errors import ClusterError
 
-ENV_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT_S = 20.0
 """How long to wait for a remote scheduler before giving up (s)."""
-
-
-class ClusterError(ComputationFailed):
-    """No Dask cluster could be reached or started (exit status 1)."""
 
 
 @dataclass
@@ -83,7 +79,7 @@ class Brian2WorkerSetup(WorkerPlugin):
 
 def environment_scheduler() -> str | None:
     """The scheduler address of ``DASK_SCHEDULER_ADDRESS`` or Dask's config, if set."""
-    address = os.environ.get(ENV_SCHEDULER)
+    address = config.scheduler_address()
     if address:
         return address
     import dask
@@ -120,7 +116,6 @@ def slurm_cluster(cache_directory: str | os.PathLike | None = None, **overrides:
     except ImportError:
         raise ClusterError("SLURM clusters need dask-jobqueue: pip install "
                            "'tum2000[slurm]' (or dask-jobqueue)") from None
-    from tum2000.cache import ENV_VAR
 
     config = dict(dask.config.get("jobqueue.slurm", {}))
     cores = overrides.get("cores", config.get("cores"))
@@ -130,7 +125,7 @@ def slurm_cluster(cache_directory: str | os.PathLike | None = None, **overrides:
     if cache_directory is not None:
         prologue = list(overrides.get("job_script_prologue",
                                       config.get("job-script-prologue") or []))
-        prologue.append(f"export {ENV_VAR}={Path(cache_directory).resolve()}")
+        prologue.append(f"export {config.CACHE_VAR}={Path(cache_directory).resolve()}")
         options["job_script_prologue"] = prologue
     options.update(overrides)
     try:
@@ -169,7 +164,7 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
         elif environment_scheduler():
             address = environment_scheduler()
             client = _connect(address=address)
-            description = f"scheduler {address} ({ENV_SCHEDULER})"
+            description = f"scheduler {address} ({config.SCHEDULER_VAR})"
         else:
             workers = max(1, n_workers or os.cpu_count() or 1)
             # The scheduler's HTTP server (the dashboard, or only its health and

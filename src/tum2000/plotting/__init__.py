@@ -1,0 +1,1 @@
+"""Figures: the panels of Fig. 1 and the figures of sweeps. Data in, Matplotlib figures out."""
