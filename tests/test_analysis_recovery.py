@@ -1,7 +1,6 @@
 """Recovery dynamics: fits recover known time constants; the drop map; mean-field
 predictions; the exact per-synapse replay and its prediction against the network."""
 
-import warnings
 
 import numpy as np
 import pytest

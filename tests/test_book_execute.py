@@ -6,7 +6,6 @@ A tiny notebook written here (no simulation): two kernel starts, seconds.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 

@@ -75,8 +75,8 @@ def test_code_version_hashes_every_model_module_and_nothing_else():
              for p in provenance.result_source_files()}
     model = {p.relative_to(provenance.PACKAGE_DIR).as_posix()
              for p in (provenance.PACKAGE_DIR / "model").rglob("*.py")}
-    assert files == model | {"dataset.py"}
-    assert not any(f.startswith(("analysis/", "book/")) or f == "figures.py" for f in files)
+    assert files == model | {"store/dataset.py"}
+    assert not any(f.startswith(("analysis/", "book/")) or f.startswith("plotting/") for f in files)
 
 
 def test_incomplete_entry_is_refused_and_replaced(tmp_path):

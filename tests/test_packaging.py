@@ -60,7 +60,7 @@ def test_every_imported_distribution_is_a_declared_dependency():
                "nbformat": "nbformat", "jupyter_client": "jupyter_client",
                "traitlets": "jupyter_client", "myst_nb": "myst-nb",
                "sphinx": "jupyter-book", "sphinx_exercise": "sphinx-exercise",
-               "pyparsing": "brian2", "jupyter_book": "jupyter-book", "packaging": "packaging",
+               "pyparsing": "brian2", "jupyter_book": "jupyter-book", "platformdirs": "platformdirs",
                "IPython": "ipykernel",  # exercises.py, inside the kernel (ipykernel brings it)
                "tqdm": "tqdm", "dask_jobqueue": "dask-jobqueue",  # sweeps: progress bar, [slurm]
                "pynwb": "pynwb"}  # store/export.py, [export]

@@ -8,7 +8,6 @@ regenerated and looked for, as ``tum2000 data`` and a build do.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re

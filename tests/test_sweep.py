@@ -43,7 +43,7 @@ def test_cached_jobs_do_not_start_a_cluster(tmp_path, monkeypatch):
 
 def test_a_failing_simulation_is_reported(tmp_path):
     p = tum2000.preset("default", **PARAMS)
-    with pytest.raises(ValueError, match="unknown Brian2 target 'fortran'"):
+    with pytest.raises(ValueError, match="unknown target 'fortran'"):
         simulate_many([(p, 4)], targets=["fortran"], directory=tmp_path, n_workers=1)
     with pytest.raises(ValueError, match="1 targets for 2 jobs"):
         simulate_many([(p, 4), (p, 5)], targets=["numpy"], directory=tmp_path)

@@ -136,6 +136,18 @@ class SweepInterrupted(Interrupted):
     still to do were cancelled, completed runs stay in the cache."""
 
 
+def first_line(text: object) -> str:
+    """The first non-blank line of ``text`` (stripped), or "": how a message is shown
+    in one line."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
+def one_line_error(error: BaseException) -> str:
+    """``error`` as ``"TypeName: first line of its message"`` (a failed run's record)."""
+    message = first_line(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
 def exit_status(error: BaseException) -> int:
     """The exit status that reports ``error`` (see the table above)."""
     if isinstance(error, KeyboardInterrupt):

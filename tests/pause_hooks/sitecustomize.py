@@ -124,7 +124,8 @@ def _install_save() -> None:
 def _install_notebook() -> None:
     import papermill
 
-    import tum2000.book.execute as execute
+    import importlib
+    execute = importlib.import_module("tum2000.book.execute")  # the module, not the function tum2000.book re-exports
 
     execute_notebook = papermill.execute_notebook
     signal_kernels = execute._signal_kernels

@@ -18,8 +18,9 @@ ms from the start of the recording.
 """
 
 from tum2000.analysis.activity import population_activities, population_activity
-from tum2000.analysis.neo_bridge import (POPULATIONS, from_block, spiketrain_list, spiketrains,
-                         spikes_from_trains, to_block, windowed_spiketrains)
+from tum2000.analysis.neo_bridge import (from_block, spiketrain_list, spiketrains,
+                                         spikes_from_trains, to_block, windowed_spiketrains)
+from tum2000.store.dataset import POPULATIONS
 from tum2000.analysis.population_spikes import detect_population_spikes
 from tum2000.analysis.recovery import (RMSE_MIN_RECOVERY_MS, exponential_approach,
                        fit_exponential_approach, mean_field_prediction, recovery_dynamics)

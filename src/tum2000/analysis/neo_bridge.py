@@ -21,7 +21,7 @@ import numpy as np
 import quantities as pq
 import xarray as xr
 
-from tum2000.store.dataset import POPULATIONS, duration_ms, neuron_mask
+from tum2000.store.dataset import duration_ms, neuron_mask
 
 
 @contextlib.contextmanager

@@ -199,11 +199,11 @@ def long_name(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def statistics_version() -> str:
-    """Hash of the analysis code, this module and the summary options."""
+    """Hash of the analysis code (this module included) and the summary options."""
     from tum2000.model.provenance import PACKAGE_DIR, code_version
 
     digest = hashlib.sha256()
-    for path in sorted((PACKAGE_DIR / "analysis").rglob("*.py")) + [PACKAGE_DIR / "sweep_stats.py"]:
+    for path in sorted((PACKAGE_DIR / "analysis").rglob("*.py")):
         digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         digest.update(path.read_bytes())
     digest.update(json.dumps(summary_options(), sort_keys=True, default=list).encode())

@@ -18,7 +18,6 @@ Written atomically (a temporary file, then a rename).
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -184,6 +183,3 @@ def write_bundle(root: Path, target: Path, changes: Mapping[str, Any] | None = N
     return target
 
 
-def bundle_names(path: str | os.PathLike) -> list[str]:
-    with zipfile.ZipFile(path) as zf:
-        return zf.namelist()

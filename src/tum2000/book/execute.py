@@ -358,7 +358,8 @@ def run_notebook(notebook: str | os.PathLike, parameters: Mapping[str, Any] | No
 # --- every notebook of the book -----------------------------------------------------------------
 
 AFTER_EXECUTION = frozenset({"book/build.py", "book/render.py", "book/editions.py",
-                             "book/bundle.py", "book/solutions.py", "cli.py"})
+                             "book/bundle.py", "book/solutions.py", "cli/__init__.py",
+                             "cli/__main__.py", "cli/sweep.py"})
 """Modules (relative to the package) that only act on executed notebooks, or
 start the build: a change to them re-renders the book but re-executes nothing."""
 

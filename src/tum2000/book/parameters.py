@@ -127,8 +127,7 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "sweep_EE_U": list_of(like("EE_U")),
     "figure_path": output_file("image"),
     "output_path": output_file("dataset"),
-    # book/instructor.ipynb (the page's other lists reuse the sweep_* rules above)
-    "preset": ranged(_spec("preset", str, choices=PRESETS)),
+    # book/instructor.ipynb: its preset and lists reuse the rules above
     # exploration: grids and seeds of its sweeps, and the check of stored sweeps
     "seeds": ranged(_spec("seeds", int, low=1, high=1000)),
     "spread_values_mV": list_of(like("I_b_spread_mV")),

@@ -118,7 +118,3 @@ def strip_notebook(nb, where: str = "notebook") -> int:
     return state.removed
 
 
-def solution_count(text: str) -> int:
-    """How many solutions a page's text opens (``solution`` or ``solution-start``)."""
-    return sum(1 for line in text.splitlines()
-               if (m := _OPEN.match(line)) and m["name"] in ("solution", "solution-start"))

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-from tum2000.errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status
+from tum2000.errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status, first_line
 from tum2000.interruption import handlers_installed
 from tum2000.model.provenance import __version__
 from tum2000.model.targets import TARGETS
@@ -210,17 +210,17 @@ def cmd_data(args: argparse.Namespace) -> int:
     too large for this machine)."""
     import time
 
-    from tum2000.sweeps import stored as sweep_data
+    from tum2000.sweeps import stored
 
     root = _root(args)
     if args.action == "check":
         started = time.perf_counter()
-        files = sweep_data.select_files(root, args.names)
+        files = stored.select_files(root, args.names)
         failed = 0
         for path in files:
-            check = sweep_data.check_file(path, points=None if args.all else
-                                          sweep_data.BUILD_CHECK_POINTS,
-                                          progress=not args.quiet)
+            check = stored.check_file(path, points=None if args.all else
+                                      stored.BUILD_CHECK_POINTS,
+                                      progress=not args.quiet)
             print(check.line(args.strict), flush=True)
             for note in check.notes if not args.strict else ():
                 print(f"  note: {note}", flush=True)
@@ -229,7 +229,7 @@ def cmd_data(args: argparse.Namespace) -> int:
               f"{time.perf_counter() - started:.0f} s: "
               + (f"{failed} did not verify" if failed else "all verified"), file=sys.stderr)
         return 1 if failed else 0
-    written = sweep_data.regenerate(args.names, root, workers=args.workers,
+    written = stored.regenerate(args.names, root, workers=args.workers,
                                     progress=not args.quiet)
     for path in written:
         print(path)
@@ -425,11 +425,6 @@ def _where(error: BaseException) -> str:
     return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
 
 
-def _one_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
-
-
 def report(error: BaseException, debug: bool = False) -> int:
     """Print ``error`` as one line (a traceback too with ``debug``); return the status."""
     status = exit_status(error)
@@ -440,9 +435,9 @@ def report(error: BaseException, debug: bool = False) -> int:
         print(f"interrupted ({name}): nothing written, nothing partial cached, "
               "no temporary file left", file=sys.stderr)
     elif isinstance(error, Tum2000Error):
-        print(f"error: {_one_line(str(error)) or type(error).__name__}", file=sys.stderr)
+        print(f"error: {first_line(str(error)) or type(error).__name__}", file=sys.stderr)
     else:
-        detail = _one_line(str(error))
+        detail = first_line(str(error))
         hint = "" if debug else " (run with --debug for the traceback)"
         print(f"error in {_where(error)}: {type(error).__name__}"
               f"{': ' + detail if detail else ''}{hint}", file=sys.stderr)
@@ -450,7 +445,7 @@ def report(error: BaseException, debug: bool = False) -> int:
 
 
 def _warning_line(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {_one_line(str(message))}\n"
+    return f"warning: {first_line(str(message))}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -477,6 +472,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         warnings.formatwarning = formatwarning
 
-
-if __name__ == "__main__":
-    sys.exit(main())

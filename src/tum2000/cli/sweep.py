@@ -19,7 +19,6 @@ from tum2000.errors import ParameterError, SweepIncomplete
 
 if TYPE_CHECKING:
     from tum2000.model.parameters import Parameters
-    from tum2000.sweeps.grid import Grid
 
 EPILOG = """examples:
   tum2000 sweep --grid I_b_spread_mV=0.5,0.75,1 --seeds 4 --out w.nc

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from tum2000.errors import BadInput
+from tum2000.model.network import expected_synapses
 from tum2000.model.parameters import Parameters
 
 BASE_BYTES = 200 * 2**20
@@ -28,11 +29,6 @@ BYTES_PER_SPIKE = 48
 """Spike monitor (time step, neuron), dataset arrays, the replay's copies."""
 MEAN_RATE_HZ = 15.0
 """Mean firing rate assumed for the spike budget (the network: ~8 and ~26 Hz)."""
-
-
-def expected_synapses(params: Parameters) -> float:
-    """Mean number of synapses: every ordered pair connected with p_connect."""
-    return float(params["p_connect"]) * float(params.N) ** 2
 
 
 def estimated_memory_bytes(params: Parameters) -> float:

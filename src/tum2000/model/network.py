@@ -105,6 +105,15 @@ def truncated_normal(rng: np.random.Generator, mean: float, sd: float,
     return np.clip(mean + sd * z, low, high)
 
 
+def expected_synapses(params: Parameters) -> float:
+    """Expected number of synapses of a network drawn from ``params``: every ordered
+    pair of neurons connected with probability ``p_connect``, a neuron with itself
+    only when ``allow_autapses`` (as :func:`draw_network` draws them)."""
+    n = params["N_exc"] + params["N_inh"]
+    pairs = n * n if params["allow_autapses"] else n * (n - 1)
+    return float(pairs * params["p_connect"])
+
+
 def draw_network(params: Parameters, seed: int) -> Network:
     """Draw a network instance for ``params`` from ``seed`` (an integer >= 0)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

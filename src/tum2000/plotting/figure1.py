@@ -265,15 +265,6 @@ def figure1(ds: xr.Dataset, sort_by_I_b: bool = False, ps: xr.Dataset | None = N
     return fig
 
 
-def save_figure1(ds: xr.Dataset, path: str | os.PathLike, dpi: int = 150) -> Path:
-    """Write Fig. 1 to ``path`` (format from the suffix), atomically."""
-    with atomic_path(path) as tmp:
-        figure1(ds).savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
-    return Path(path)
-
-
-# --- shared presentation: figures that several pages draw ---------------------------------
-
 def write_figure1(ds: xr.Dataset, path: str | os.PathLike, format: str | None = None,
                   dpi: int = 150) -> None:
     """Draw Fig. 1 into ``path`` as it is (not atomic; for a temporary file)."""

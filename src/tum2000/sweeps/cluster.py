@@ -117,14 +117,14 @@ def slurm_cluster(cache_directory: str | os.PathLike | None = None, **overrides:
         raise ClusterError("SLURM clusters need dask-jobqueue: pip install "
                            "'tum2000[slurm]' (or dask-jobqueue)") from None
 
-    config = dict(dask.config.get("jobqueue.slurm", {}))
-    cores = overrides.get("cores", config.get("cores"))
+    slurm = dict(dask.config.get("jobqueue.slurm", {}))
+    cores = overrides.get("cores", slurm.get("cores"))
     options: dict[str, Any] = {}
-    if overrides.get("processes", config.get("processes")) is None and cores:
+    if overrides.get("processes", slurm.get("processes")) is None and cores:
         options["processes"] = int(cores)  # one single-threaded worker per core
     if cache_directory is not None:
         prologue = list(overrides.get("job_script_prologue",
-                                      config.get("job-script-prologue") or []))
+                                      slurm.get("job-script-prologue") or []))
         prologue.append(f"export {config.CACHE_VAR}={Path(cache_directory).resolve()}")
         options["job_script_prologue"] = prologue
     options.update(overrides)

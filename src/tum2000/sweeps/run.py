@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from tum2000.errors import ParameterError, SweepInterrupted
+from tum2000.errors import ParameterError, SweepInterrupted, one_line_error
 from tum2000.model.parameters import SPECS, Parameters, preset
 from tum2000.sweeps.grid import Grid, make_grid, check_points
 
@@ -134,11 +134,6 @@ def _sweep_task(params_json: str, seed: int, target: str, directory: str
     values = run_statistics(ds)
     store_summary(params, seed, version, values, where)
     return version, values, True
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 def _text(value: object) -> str:
@@ -295,7 +290,7 @@ def _compute(jobs: list[tuple[tuple[int, ...], int, Parameters]], missing: list[
                     try:
                         worker_version, values, did_compute = future.result()
                     except Exception as err:  # the run failed: record it, keep the rest
-                        errors[j] = _one_line(err)
+                        errors[j] = one_line_error(err)
                     else:
                         if worker_version != version:
                             errors[j] = (f"the worker runs other tum2000 code (statistics "
@@ -405,7 +400,7 @@ def load_sweep(path: str | os.PathLike) -> xr.Dataset:
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise DatasetError(f"{path} is not a readable netCDF file: {_one_line(err)}") from None
+        raise DatasetError(f"{path} is not a readable netCDF file: {one_line_error(err)}") from None
     if ds.attrs.get("format") != FORMAT:
         raise DatasetError(f"{path} is not a tum2000 sweep result (format "
                            f"{ds.attrs.get('format')!r}, expected {FORMAT!r})")

@@ -4,7 +4,7 @@ Brian2's runtime targets pay a fixed cost per time step and code object
 (~51,000 steps x 6 objects for the default run), and ``import brian2``
 alone takes ~2 s and ~150 MiB. The engine instead compiles the model of
 :mod:`tum2000.model.brian_model` once as a Brian2 ``cpp_standalone`` project
-(:mod:`tum2000.model.engine.build`) and re-runs the compiled program for every
+(:mod:`tum2000.model.engine.standalone`) and re-runs the compiled program for every
 simulation, with that simulation's numbers as input files. Brian2 is not
 imported to run it.
 
@@ -50,7 +50,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from tum2000.model.brian_model import RunOutput, neuron_values, synapse_values
-from tum2000.model.network import Network
+from tum2000.model.network import Network, expected_synapses
 from tum2000.model.parameters import Parameters
 from tum2000 import config
 from tum2000.errors import EngineRunError, EngineUnavailable
@@ -60,7 +60,7 @@ from tum2000.model.targets import check_target
 FORMAT = 1
 """Version of the engine layout (manifest, inputs); part of the key."""
 
-SOURCES: tuple[str, ...] = ("../brian_model.py", "build.py")
+SOURCES: tuple[str, ...] = ("../brian_model.py", "standalone.py")
 """Modules whose text is compiled into the engine (hashed into its key)."""
 
 BUCKETS_PER_DOUBLING = 8
@@ -86,15 +86,6 @@ def slots(n: int) -> int:
         k += 1
 
 
-def expected_synapses(params: Parameters) -> float:
-    """Expected number of synapses of ``params``' networks."""
-    n_exc, n_inh, p = params["N_exc"], params["N_inh"], params["p_connect"]
-    pairs = (n_exc + n_inh) ** 2
-    if not params["allow_autapses"]:
-        pairs -= n_exc + n_inh
-    return pairs * p
-
-
 def synapse_slots(params: Parameters, n_synapses: int) -> int:
     """Synapse slots for a network of ``params`` with ``n_synapses`` synapses.
 
@@ -108,7 +99,7 @@ def synapse_slots(params: Parameters, n_synapses: int) -> int:
 
 @lru_cache(maxsize=1)
 def _source_digest() -> str:
-    from tum2000.model.engine.build import COMPILE_ARGS
+    from tum2000.model.engine.standalone import COMPILE_ARGS
 
     digest = hashlib.sha256(f"format {FORMAT}\n{' '.join(COMPILE_ARGS)}\n".encode())
     here = Path(__file__).resolve().parent
@@ -145,7 +136,7 @@ def spec_for(params: Parameters, n_synapses: int) -> dict:
 
 @dataclass(frozen=True)
 class Engine:
-    """A built engine: its directory and manifest (see :mod:`.engine_build`)."""
+    """A built engine: its directory and manifest (see :mod:`.standalone`)."""
 
     directory: Path
     manifest: dict
@@ -218,7 +209,7 @@ def build(spec: dict, progress: bool = False) -> Engine:
             (scratch / "spec.json").write_text(json.dumps(spec))
             project = scratch / "project"
             child = subprocess.Popen(
-                [sys.executable, "-m", "tum2000.model.engine.build",
+                [sys.executable, "-m", "tum2000.model.engine.standalone",
                  str(scratch / "spec.json"), str(project)],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=scratch)
             output = _wait(child)

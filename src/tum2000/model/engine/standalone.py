@@ -1,7 +1,7 @@
 """Build the standalone engine: a Brian2 ``cpp_standalone`` project compiled once.
 
-Run as ``python -m tum2000.model.engine_build SPEC.json DIRECTORY`` by
-:func:`tum2000.model.engine.build` (a child process, so that Brian2's global
+Run as ``python -m tum2000.model.engine.standalone SPEC.json DIRECTORY`` by
+:func:`tum2000.model.engine.standalone` (a child process, so that Brian2's global
 device state and its ~150 MiB never enter the process that asked). The
 project holds the model of :mod:`tum2000.model.brian_model` (the same
 equations, through :func:`~tum2000.model.brian_model.add_model`) for a fixed
