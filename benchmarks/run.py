@@ -18,6 +18,13 @@ Rows
   several runs), the first run after ``make setup`` (a fresh engine store
   built by the set-up's own command, timed, then the first simulation), the
   ``reference_script`` preset, and Brian2's numpy target (the engine decision);
+* start-up: ``tum2000 simulate --help`` (import and parser), and a short
+  run served from the dataset cache (start-up, loading and writing a
+  dataset, no simulation). The second includes ~0.4 s for ``dask`` and
+  ``distributed``, which xarray imports on its first Variable and its first
+  ``to_netcdf`` whenever Dask is installed; tum2000 accepts that cost rather
+  than patch xarray's internals (issue 16: 0.72 s before, 1.15 s after, on
+  the machine of that note);
 * a sweep: ``tum2000.simulate_many`` on a local 2-worker Dask cluster with a
   fresh cache directory, at two sizes, so that the cost per run per worker
   is the slope (cluster start-up excluded), plus the sweep statistics
@@ -170,6 +177,22 @@ def tum2000_run(work: Path, label: str, *sets: str, preset: str = "default",
                    env=environment, extra=extra)
 
 
+def start_up(work: Path, repeats: int) -> tuple[Measurement, Measurement]:
+    """``tum2000 simulate --help``, and a 200 ms run served from a filled cache."""
+    cache = work / "start_up_cache"
+    environment = _env(TUM2000_CACHE=str(cache))
+    cli = [PYTHON, "-m", "tum2000.cli", "simulate"]
+    helped = median_of("start-up: tum2000 simulate --help", [
+        measure("start-up: tum2000 simulate --help", [*cli, "--help"], env=environment)
+        for _ in range(max(repeats, 3))])
+    served = [*cli, "--quiet", "--set", "duration_ms=200", "--out", str(work / "served.nc")]
+    measure("fill the cache", served, env=environment)
+    hit = median_of("start-up: tum2000 simulate from the cache (200 ms)", [
+        measure("start-up: cache hit", served, env=environment)
+        for _ in range(max(repeats, 3))])
+    return helped, hit
+
+
 def first_run_after_setup(work: Path) -> tuple[Measurement, Measurement]:
     """A fresh machine right after ``make setup``: the package as a fresh copy
     (no bytecode), a fresh engine store built by the set-up's own command
@@ -308,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         tum2000_run(work, "tum2000 warm-up")
         warm = show(median_of("tum2000 default, warm", [
             tum2000_run(work, "tum2000 default, warm") for _ in range(repeats)]))
+        for row in start_up(work, repeats):
+            show(row)
         first = setup = None
         if not quick:
             setup, first = first_run_after_setup(work)
