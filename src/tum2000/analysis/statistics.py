@@ -197,6 +197,20 @@ def long_name(name: str) -> str | None:
     return None
 
 
+def over_seeds(values: xr.DataArray) -> xr.Dataset:
+    """The average of a sweep statistic over seeds (networks).
+
+    Returns ``mean``, ``sem`` (standard error of the mean, ddof 1; undefined
+    with fewer than two finite values) and ``n`` (seeds with a finite value)
+    of ``values`` over its ``seed`` dimension, in the units of ``values``.
+    """
+    n = values.notnull().sum("seed")
+    mean = values.mean("seed", skipna=True)
+    sd = values.std("seed", ddof=1, skipna=True)
+    sem = (sd / np.sqrt(n)).where(n > 1)
+    return xr.Dataset({"mean": mean, "sem": sem, "n": n})
+
+
 @lru_cache(maxsize=1)
 def statistics_version() -> str:
     """Hash of the analysis code (this module included) and the summary options."""
@@ -211,4 +225,4 @@ def statistics_version() -> str:
 
 
 __all__ = ["KINDS", "PER_EVENT", "SUMMARY_OPTIONS", "SYNCHRONY_FIELDS", "describe", "long_name",
-           "run_statistics", "statistics_version", "summary_options", "units_of"]
+           "over_seeds", "run_statistics", "statistics_version", "summary_options", "units_of"]

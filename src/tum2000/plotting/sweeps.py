@@ -14,15 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-
-def over_seeds(values: xr.DataArray) -> xr.Dataset:
-    """``mean``, ``sem`` (standard error, ddof 1) and ``n`` (seeds with a finite
-    value) of ``values`` over its ``seed`` dimension."""
-    n = values.notnull().sum("seed")
-    mean = values.mean("seed", skipna=True)
-    sd = values.std("seed", ddof=1, skipna=True)
-    sem = (sd / np.sqrt(n)).where(n > 1)
-    return xr.Dataset({"mean": mean, "sem": sem, "n": n})
+from tum2000.analysis.statistics import over_seeds
 
 
 @dataclass(frozen=True)
@@ -143,4 +135,4 @@ def sweep_figure(ds: xr.Dataset, x: str, *, xlabel: str, panels: Sequence[str] =
     return fig
 
 
-__all__ = ["PANELS", "Panel", "over_seeds", "plot_panel", "sweep_figure"]
+__all__ = ["PANELS", "Panel", "plot_panel", "sweep_figure"]
