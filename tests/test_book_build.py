@@ -678,3 +678,14 @@ def test_instructor_table_shows_the_exercise_numbers_the_pages_show(built_book):
         text = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
         labels |= set(re.findall(r"^:label: (ex-[\w-]+)", text, re.M))
     assert {a["href"].split("#")[1] for a in links} == labels
+
+
+def test_commands_in_parameter_help_are_code_so_their_dashes_survive():
+    """Sphinx turns ``--`` in prose into an en-dash: a command in a parameter's
+    help is set as code in the box, and one already in backticks is left alone."""
+    from tum2000.book.parameters_box import box_markdown
+
+    text = box_markdown("x.ipynb", {"preset": (str, "default", "a set (tum2000 params --list)"),
+                                    "n": (int, 1, "see `tum2000 run --help`")}, {})
+    assert "(`tum2000 params --list`)" in text
+    assert "see `tum2000 run --help`" in text and "``" not in text

@@ -12,6 +12,8 @@ in the notebook (Jupyter still runs them) but are not rendered
 
 from __future__ import annotations
 
+import re
+
 from typing import Any, Mapping
 
 BOX_TAG = "tum2000-parameters"
@@ -34,6 +36,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+COMMAND = re.compile(r"(?<!`)\b(tum2000 [a-z]+(?: --?[a-z][a-z-]*)*)")
+"""A ``tum2000`` command inside a parameter's help text."""
+
+
+def _help_cell(text: str) -> str:
+    """Help text for the box; commands as code, so that the page prints ``--``
+    (Sphinx turns ``--`` in prose into an en-dash, which breaks a copied command)."""
+    return COMMAND.sub(r"`\1`", _cell(text))
+
+
 def box_markdown(notebook: str, declared: Mapping[str, tuple[Any, Any, str]],
                  values: Mapping[str, Any]) -> str:
     """The MyST text of the box: one row per declared parameter, values in force.
@@ -51,7 +63,7 @@ def box_markdown(notebook: str, declared: Mapping[str, tuple[Any, Any, str]],
                      f"(published book: `{_cell(format_value(default))}`)")
         else:
             value = f"`{_cell(format_value(values.get(name, default)))}`"
-        rows.append(f"| `{name}` | {value} | {_cell(help_.strip())} |")
+        rows.append(f"| `{name}` | {value} | {_help_cell(help_.strip())} |")
     title = "Parameters of this page"
     if changed:
         title += (f": {len(changed)} differ{'s' if len(changed) == 1 else ''} "
