@@ -474,3 +474,18 @@ def test_presynaptic_glue_and_per_synapse_x_inf():
     assert g["mf_cv_median"] == "undefined" and g["mf_r_example"] == "undefined"
     assert g["mf_between"].startswith("Over this recording")
     assert mf.per_synapse_x_inf(None, 3, np.arange(3), rates, np.ones(3)).startswith("undefined")
+
+
+def test_verdicts_carry_their_averages():
+    ds = spread_sweep([[2, 2], [1, 1], [0, 0]], [[0, 0]] * 3, [[1, 1]] * 3,
+                      full_ps_rate_hz=[[0.4, 0.6], [0.2, 0.2], [NAN, 0.1]],
+                      cv_ipi=[[0.3, 0.5], [NAN, 0.1], [NAN, NAN]])
+    v = ex.rate_comparison(ds, 0.05, 0.75)
+    assert v.text == "more often" and v.holds and v.estimate.mean == pytest.approx(0.5)
+    assert v.estimate.n == 2 and v.estimate.low < 0.5 < v.estimate.high
+    one = ex.rate_comparison(ds, 1.0, 0.75)  # one seed with a value: no interval
+    assert one.estimate.n == 1 and not one.estimate.defined
+    clock = ex.clock_reading(0.4, ex.estimate(ds, "cv_ipi", I_b_spread_mV=0.05))
+    assert clock.holds and clock.n == 2 and clock.estimate.mean == pytest.approx(0.4)
+    v = ex.size_verdict(size_sweep([[3, 3], [1, 0]], [[1.0, 1.0], [0.2, 0.0]]), [500, 2000], 500)
+    assert v.estimate.mean == pytest.approx(0.1) and v.estimate.n == 2

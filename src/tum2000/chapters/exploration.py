@@ -221,14 +221,25 @@ def relative_reading(relative: Totals, small: Totals) -> tuple[Verdict, Verdict]
     return reading, fit
 
 
-def compare_rates(a: tuple[float, float, int], b: tuple[float, float, int]) -> Verdict:
+def compare_rates(a: tuple[float, float, int], b: tuple[float, float, int],
+                  estimate: Estimate | None = None) -> Verdict:
     """Whether rate ``a`` is "more often", "less often" or "about as often" than
     ``b``: beyond two combined standard errors. ``a`` and ``b`` are
-    :func:`mean_sem` triples (Hz); ``n`` is the seeds behind both."""
+    :func:`mean_sem` triples (Hz); ``n`` is the seeds behind both; ``estimate``
+    (e.g. ``a``'s :class:`~tum2000.chapters.tables.Estimate`) is carried along."""
     margin = 2 * np.hypot(a[1], b[1])
     text = ("more often" if a[0] > b[0] + margin else
             "less often" if a[0] < b[0] - margin else "about as often")
-    return Verdict(text, a[2] + b[2], holds=text != "about as often")
+    return Verdict(text, a[2] + b[2], estimate, holds=text != "about as often")
+
+
+def rate_comparison(spread: xr.Dataset, w: float, w_reference: float) -> Verdict:
+    """:func:`compare_rates` of the full-event rate (Hz) at the spread ``w``
+    against ``w_reference`` (mV), with the rate at ``w`` as an
+    :class:`~tum2000.chapters.tables.Estimate` over seeds."""
+    return compare_rates(mean_sem(spread, "full_ps_rate_hz", I_b_spread_mV=w),
+                         mean_sem(spread, "full_ps_rate_hz", I_b_spread_mV=w_reference),
+                         estimate(spread, "full_ps_rate_hz", I_b_spread_mV=w))
 
 
 # --- readings of the maps ----------------------------------------------------------------------
@@ -327,7 +338,9 @@ def size_verdict(size: xr.Dataset, N: Sequence[int], default_n: int) -> Verdict:
     if largest < smallest / 2:
         return Verdict(f"mostly in small networks: with the same in-degree, N = {N[-1]:,} makes "
                        f"{fmt(largest)} full events per second against {fmt(smallest)} "
-                       f"at N = {N[0]:,}", count, holds=False)
+                       f"at N = {N[0]:,}", count,
+                       estimate(size, "full_ps_rate_hz", N_exc=size["N_exc"].values[-1]),
+                       holds=False)
     return Verdict(f"at every size tried, up to N = {N[-1]:,}", count, holds=True)
 
 
@@ -510,7 +523,7 @@ def spread_glue(spread: xr.Dataset, threshold_mV: float, default_w: float) -> di
                                             I_b_spread_mV=relative)[0]),
         "a_rel_sharp_share": rel.sharp_share,
         "a_rel_reading": reading.text, "a_rel_fit": fit.text,
-        "a_rel_vs_default": compare_rates(rel_rate, def_rate).text,
+        "a_rel_vs_default": rate_comparison(spread, relative, w_default).text,
         "a_peak_w": peak_w,
         "a_partial_at_peak": fmt(mean_sem(spread, "partial_ps_rate_hz",
                                           I_b_spread_mV=peak_w)[0]),
@@ -568,13 +581,16 @@ def side_of_peak(w: float, peak_w: float) -> str:
             "at the peak of the event rate")
 
 
-def clock_reading(cv: float) -> Verdict:
-    """Irregular (coefficient of variation of the intervals above 0.2) or nearly
-    periodic; an undefined CV counts as not irregular."""
+def clock_reading(cv: float, estimate: Estimate | None = None) -> Verdict:
+    """Irregular (mean coefficient of variation of the intervals ``cv`` above
+    0.2) or nearly periodic; an undefined CV counts as not irregular.
+    ``estimate``, the CV over seeds where given, is carried along with its
+    ``n`` (seeds); without it ``n`` is 0."""
     irregular = bool(np.isfinite(cv) and cv > 0.2)
     return Verdict("irregular, not a clock: the intervals scatter with a coefficient of "
                    f"variation of {fmt(cv)}" if irregular else
-                   f"nearly periodic (coefficient of variation {fmt(cv)})", 0, holds=irregular)
+                   f"nearly periodic (coefficient of variation {fmt(cv)})",
+                   estimate.n if estimate else 0, estimate, holds=irregular)
 
 
 def summary_glue(spread: xr.Dataset, size: xr.Dataset, N: Sequence[int], default_w: float,
@@ -587,7 +603,7 @@ def summary_glue(spread: xr.Dataset, size: xr.Dataset, N: Sequence[int], default
     def_rate = mean_sem(spread, "full_ps_rate_hz", I_b_spread_mV=w)[0]
     cv = mean_sem(spread, "cv_ipi", I_b_spread_mV=w)[0]
     peak_w = spread_peak(spread)
-    clock = clock_reading(cv)
+    clock = clock_reading(cv, estimate(spread, "cv_ipi", I_b_spread_mV=w))
     return {
         "r_rate": fmt(def_rate),
         "r_share_of_peak": def_rate / float(over_seeds(spread["full_ps_rate_hz"])["mean"].max()),
