@@ -132,12 +132,14 @@ def test_readings_of_the_maps():
     assert ex.wait_reading((300.0, 100.0), (0.5, 0.7)).endswith("from a more recovered state")
     assert ex.wait_reading((300.0, 300.0), (0.7, 0.5)).endswith("from a less recovered state")
     assert ex.wait_reading((NAN, NAN), (NAN, NAN)) == "Too few full events to compare the waits"
-    assert ex.partial_reason((2.0, 1.0)).startswith(": when") and ex.partial_reason((1.0, 2.0)) == ""
+    assert ex.partial_reason((2.0, 1.0)).startswith(": when")
+    assert ex.partial_reason((1.0, 2.0)) == ""
     assert ex.partial_reason((NAN, NAN)) == ""
     assert ex.u_reading((1.0, 2.0)).startswith("A larger U")
     assert ex.u_reading((2.0, 1.0)).startswith("Each spike")
     assert ex.u_reading((1.0, 1.0)) == ex.u_reading((NAN, NAN)) == ""
-    assert ex.strength_reading((0.6, 0.5)).startswith("Stronger") and ex.strength_reading((0.5, 0.6)) == ""
+    assert ex.strength_reading((0.6, 0.5)).startswith("Stronger")
+    assert ex.strength_reading((0.5, 0.6)) == ""
 
 
 def test_ends_and_change_skip_undefined_points():
@@ -180,7 +182,8 @@ def test_spread_glue_on_a_synthetic_sweep():
     s = ex.summary_glue(ds, size_sweep([[3, 3], [1, 1]], [[1.0, 1.0], [0.2, 0.2]]),
                         [500, 2000], default_w=1.0, default_n=500)
     assert s["r_side"].startswith("on the side of rare events") and s["r_peak_w"] == 0.75
-    assert s["r_share_of_peak"] == pytest.approx(0.4) and s["r_partial_share"] == pytest.approx(1 / 3)
+    assert s["r_share_of_peak"] == pytest.approx(0.4)
+    assert s["r_partial_share"] == pytest.approx(1 / 3)
     assert s["r_size_verdict"].startswith("mostly in small networks")
     assert s["r_clock"].startswith("nearly periodic") and s["r_x_before"] == "0.65"
 
@@ -253,7 +256,8 @@ def test_matched_table_and_scaling_glue():
     # N = 5000 with 0.3 (smaller), N = 8000 never
     ds = scaling_sweep([[1.0, 0.0, 0.0, 0.0], [1.0, 2.0, 2.0, 0.0]],
                        [[0.7, 0.7, 0.3, NAN], [0.7, 0.7, 0.3, NAN]],
-                       cv=[[1.0, 0.4, 0.4, 1.0], [1.0, 0.4, 0.4, 1.0]], sizes=(500, 2000, 5000, 8000))
+                       cv=[[1.0, 0.4, 0.4, 1.0], [1.0, 0.4, 0.4, 1.0]],
+                       sizes=(500, 2000, 5000, 8000))
     matched = ex.matched_table(ds, target)
     assert matched.loc[2000, ex.W_STAR] == pytest.approx(0.625)
     assert bool(matched.loc[2000, ex.AGREE]) and not bool(matched.loc[5000, ex.AGREE])

@@ -9,7 +9,6 @@ glued values of one section of the page by glue name.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -625,6 +624,7 @@ def dense_glue(dense: xr.Dataset, target: Mapping[str, tuple[float, float, int]]
         "g_sizes": sizes_text(n_dense),
         "g_rates": listing(over_seeds(dense["full_ps_rate_hz"])["mean"].values),
         "g_parts": listing(over_seeds(dense["full_participation_mean"])["mean"].values),
-        "g_slope": log_log_slope(n_dense, over_seeds(dense["activity_sd_between_ps"])["mean"].values),
+        "g_slope": log_log_slope(n_dense,
+                                 over_seeds(dense["activity_sd_between_ps"])["mean"].values),
         "g_verdict": dense_verdict(dense, target).text,
     }

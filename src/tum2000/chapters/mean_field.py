@@ -189,7 +189,8 @@ def drop_sentence(rec: xr.Dataset, sharp: np.ndarray, U_mean: float) -> Verdict:
 # --- the rate model -------------------------------------------------------------------------
 
 def full_and_partial(events: Iterable[xr.Dataset]) -> tuple[int, int]:
-    """(full, partial) events summed over :func:`~tum2000.sweeps.mean_field_comparison.rate_model_events` results."""
+    """(full, partial) events summed over the
+    :func:`~tum2000.sweeps.mean_field_comparison.rate_model_events` results ``events``."""
     events = list(events)
     partial = sum(int(e["is_partial"].sum()) for e in events)
     return sum(e.sizes["ps"] for e in events) - partial, partial
