@@ -5,7 +5,11 @@
 * :func:`convergence_table` — a :func:`tum2000.sweeps.convergence.study` as paired
   differences ± s.e. with the tolerance and the verdict per statistic;
 * :func:`across_seeds` — statistics per seed, and their mean and standard
-  error over seeds.
+  error over seeds;
+* :class:`Estimate` — a mean with its Student-t 95 % confidence interval and
+  the number of values behind it; :class:`Verdict` — a verdict in words with
+  the number of events (or runs) behind it and, where it rests on an average,
+  that average's :class:`Estimate`.
 
 Data in, pandas out: the notebooks display the result.
 """
@@ -13,11 +17,13 @@ Data in, pandas out: the notebooks display the result.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import stats as _stats
 
 UNDEFINED = "undefined"
 
@@ -35,6 +41,75 @@ def value_or_undefined(value: Any, fmt: str = "{:.2f}", undefined: str = UNDEFIN
     if not math.isfinite(number):
         return undefined
     return fmt.format(value)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over ``n`` finite values with a two-sided Student-t confidence
+    interval ``[low, high]`` (95 % unless :meth:`of` was told otherwise).
+
+    The values keep their unit (Hz, ms, a fraction, ...). With ``n`` < 2 the
+    interval is undefined: ``low`` and ``high`` are NaN (and with ``n`` = 0 the
+    mean is NaN too).
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Iterable[float] | np.ndarray | xr.DataArray,
+           confidence: float = 0.95) -> "Estimate":
+        """The mean of the finite ``values`` (NaN and infinities are left out,
+        as a seed without an event of a kind has no value) and its Student-t
+        interval, ``mean ± t(1 - (1 - confidence)/2, n - 1) · s / sqrt(n)``
+        with ``s`` the sample standard deviation (ddof 1)."""
+        x = np.asarray(values, dtype=float).ravel()
+        x = x[np.isfinite(x)]
+        n = int(x.size)
+        if n == 0:
+            return cls(math.nan, math.nan, math.nan, 0)
+        mean = float(np.mean(x))
+        if n < 2:
+            return cls(mean, math.nan, math.nan, n)
+        half = float(_stats.t.ppf(0.5 + confidence / 2, n - 1) * np.std(x, ddof=1) / math.sqrt(n))
+        return cls(mean, mean - half, mean + half, n)
+
+    @property
+    def defined(self) -> bool:
+        """Whether the interval exists (at least two finite values)."""
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+    def text(self, fmt: str = "{:.2f}", undefined: str = UNDEFINED) -> str:
+        """"mean (95 % CI low–high, n = n)", the mean alone with ``n`` when the
+        interval is undefined, ``undefined`` when there is no value."""
+        if self.n == 0:
+            return undefined
+        if not self.defined:
+            return f"{fmt.format(self.mean)} (n = {self.n})"
+        return (f"{fmt.format(self.mean)} (95 % CI {fmt.format(self.low)}–"
+                f"{fmt.format(self.high)}, n = {self.n})")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict the page states in words, with what it rests on.
+
+    ``text`` is the phrase glued into the prose; ``n`` the number of events
+    (population spikes, or runs where so documented) behind it, 0 when there
+    were none; ``estimate`` the average it compares, where it compares one;
+    ``holds`` whether the claim it judges holds (None when the verdict is not
+    a yes or no, e.g. "cannot be tested"). ``str(verdict)`` is its text.
+    """
+
+    text: str
+    n: int
+    estimate: Estimate | None = None
+    holds: bool | None = None
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def convergence_table(result: xr.Dataset, statistics: Sequence[str] | None = None,
