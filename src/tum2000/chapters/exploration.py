@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tum2000.analysis.statistics import over_seeds
 from tum2000.chapters.tables import Estimate, Verdict, value_or_undefined
-from tum2000.plotting.sweeps import over_seeds
 from tum2000.sweeps.stored import FileCheck, regenerate_command
 
 
@@ -75,6 +75,10 @@ def regenerate_commands(checks: Mapping[str, FileCheck | None]) -> list[str]:
 
 # --- small helpers --------------------------------------------------------------------------
 
+NO_EVENT = "none (no event)"
+"""What :func:`change` says of a per-event statistic where no seed had an event."""
+
+
 def fmt(value: float, digits: int = 2) -> str:
     """``value`` with ``digits`` decimals, or "undefined" when it is NaN."""
     return value_or_undefined(value, f"{{:.{digits}f}}")
@@ -121,11 +125,16 @@ def ends(values: xr.DataArray) -> tuple[float, float]:
 
 def change(values: xr.DataArray, dim: str, digits: int = 2) -> str:
     """"from a at first to b at last": the mean over seeds of ``values`` at the
-    first and the last value of ``dim`` (a number, or "undefined")."""
+    first and the last value of ``dim``; "none (no event)" where no seed has a
+    value (a per-event statistic at a point without events)."""
     stats = over_seeds(values)["mean"]
     first, last = values[dim].values[0], values[dim].values[-1]
-    return (f"from {fmt(float(stats.sel({dim: first})), digits)} at {first:g} to "
-            f"{fmt(float(stats.sel({dim: last})), digits)} at {last:g}")
+
+    def at(point: Any) -> str:
+        return value_or_undefined(float(stats.sel({dim: point})), f"{{:.{digits}f}}",
+                                  undefined=NO_EVENT)
+
+    return f"from {at(first)} at {first:g} to {at(last)} at {last:g}"
 
 
 def log_log_slope(x: Sequence[float], y: Sequence[float]) -> float:
