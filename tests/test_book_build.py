@@ -586,10 +586,7 @@ def test_student_edition_has_no_launch_links(student_book):
 # Pages that fail a check today and are being rewritten elsewhere (the theory and
 # exploration work): each listed check must still fail there (strict), so the
 # list shrinks as they are fixed.
-KNOWN_ELSEWHERE: dict[str, set[str]] = {
-    "exploration": {"raw values in tables", "typographic dash in code"},
-    "mean_field": {"raw values in tables"},
-}
+KNOWN_ELSEWHERE: dict[str, set[str]] = {}
 
 RAW_VALUES = {"NaN", "nan", "None", "null", "True", "False", "<NA>", "NaT"}
 MAX_ASPECT = 3.5

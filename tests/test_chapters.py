@@ -493,3 +493,19 @@ def test_verdicts_carry_their_averages():
     assert clock.holds and clock.n == 2 and clock.estimate.mean == pytest.approx(0.4)
     v = ex.size_verdict(size_sweep([[3, 3], [1, 0]], [[1.0, 1.0], [0.2, 0.0]]), [500, 2000], 500)
     assert v.estimate.mean == pytest.approx(0.1) and v.estimate.n == 2
+
+
+def test_readable_tables_show_no_nan_none_or_true():
+    import pandas as pd
+
+    from tum2000.chapters.tables import MISSING, readable
+
+    table = pd.DataFrame({"tau_f (ms)": [None, 1028.2], "rmse": [0.0085, np.nan],
+                          "meaningful": [True, False], "PS": [3, 0],
+                          "x": [0.5, 0.25]}, index=pd.Index(["EE", "EI"], name="pathway"))
+    html = readable(table).to_html()
+    cells = [c.split(">")[-1] for c in html.split("</td>")[:-1]]
+    assert cells == [MISSING, "0.0085", "yes", "3", "0.50", "1028.2", MISSING, "no", "0", "0.25"]
+    for word in ("NaN", "None", "True", "False", "nan"):
+        assert f">{word}<" not in html
+    assert table["rmse"].isna().sum() == 1  # the data are unchanged

@@ -199,3 +199,36 @@ def events_phrase(ps: xr.Dataset) -> str:
         return full
     partial = _count(counts["partial"], "partial event", "partial events")
     return f"{full} ({partial})" if counts["full"] == 0 else f"{full} and {partial}"
+
+
+MISSING = "–"
+"""What a table cell shows where a value is missing (no event, no facilitation)."""
+
+
+def _decimals(column: pd.Series, most: int = 4) -> int:
+    """Decimals that show every finite value of ``column`` as stored (at most ``most``)."""
+    finite = [float(v) for v in column if np.isfinite(v)]
+    for digits in range(most + 1):
+        if all(round(v, digits) == v for v in finite):
+            return digits
+    return most
+
+
+def readable(table: pd.DataFrame, missing: str = MISSING) -> Any:
+    """``table`` as a page shows it: a missing number as ``missing`` (not
+    ``NaN``/``None``), booleans as "yes"/"no", floats with the decimals they
+    were rounded to (a column's values share them). Returns a pandas
+    ``Styler`` (the page's HTML); the data are unchanged."""
+    formats: dict[Any, Any] = {}
+    for name in table.columns:
+        column = table[name]
+        present = column.dropna()
+        if len(present) and all(isinstance(v, (bool, np.bool_)) for v in present):
+            formats[name] = lambda v: "yes" if v else "no"
+        elif pd.api.types.is_integer_dtype(column):
+            formats[name] = "{:d}"
+        elif pd.api.types.is_numeric_dtype(column) or (
+                len(present) < len(column) and all(isinstance(v, (int, float)) for v in present)):
+            formats[name] = f"{{:.{_decimals(pd.to_numeric(column, errors='coerce'))}f}}"
+    # One call: each call of Styler.format resets the columns its dict leaves out.
+    return table.style.format(formats, na_rep=missing)
