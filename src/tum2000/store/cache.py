@@ -27,7 +27,10 @@ from typing import Any, Mapping
 
 import xarray as xr
 
-from tum2000.config import cache_dir
+from tum2000.config import CACHE_VAR, cache_dir, cache_setting
+from tum2000.errors import BadInput, first_line
+from tum2000.store.atomic import atomic_paths
+from tum2000.store.output_files import check_folder, nearest_existing
 from tum2000.store import dataset
 from tum2000.model.parameters import Parameters, preset
 from tum2000.model.provenance import code_version, result_library_versions
@@ -62,20 +65,79 @@ def _same_simulation(ds: xr.Dataset, params: Parameters, seed: int) -> bool:
 
 
 def lookup(params: Parameters, seed: int, directory: Path | None = None) -> xr.Dataset | None:
-    """The cached dataset, or None when absent or unusable (a warning says why)."""
+    """The cached dataset, or None when absent or unusable (a warning says why,
+    in one line: the caller simulates again).
+
+    An entry is served only if it matches its content hash (every entry is
+    stamped when written: a one-byte change is caught), passes the dataset
+    contract's range checks (:func:`tum2000.store.dataset.validate`) and holds
+    the simulation its name says."""
     path = cache_path(params, seed, directory)
     if not path.exists():
         return None
     try:
-        ds = dataset.load(path)
+        ds = dataset.load(path, require_hash=True)
     except dataset.DatasetError as err:
-        warnings.warn(f"ignoring unusable cache entry: {err}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"ignoring unusable cache entry, simulating again: {err}",
+                      RuntimeWarning, stacklevel=3)
         return None
     if not _same_simulation(ds, params, seed):
         warnings.warn(f"ignoring cache entry {path}: it holds a different simulation",
                       RuntimeWarning, stacklevel=3)
         return None
     return ds
+
+
+def check_location(directory: str | os.PathLike | None = None) -> Path:
+    """Check the cache folder before any work.
+
+    A folder that cannot exist (the setting names a file, or a path under a
+    file) is refused (:class:`~tum2000.errors.BadInput`: exit 2, one line naming
+    the setting and the path). A folder that exists but cannot be written (a
+    read-only shared cache) is a warning: entries it holds are still served,
+    new results are not cached.
+    """
+    where = Path(directory) if directory is not None else cache_dir()
+    setting = (f"{CACHE_VAR}={cache_setting()}" if directory is None and cache_setting()
+               else "the dataset cache")
+    existing = nearest_existing(where)
+    if not existing.is_dir():
+        raise BadInput(f"{setting}: {existing} is a file, so {where} cannot be the cache "
+                       f"folder (set {CACHE_VAR} to a folder, or use --no-cache)")
+    try:
+        check_folder(where, "dataset cache")
+    except BadInput as err:
+        warnings.warn(f"{setting}: {first_line(err)}; results will not be cached",
+                      RuntimeWarning, stacklevel=2)
+    return where
+
+
+def write_entry(ds: xr.Dataset, tmp: Path | None) -> None:
+    """Write ``ds`` to the temporary file ``tmp`` of a cache entry (see
+    :func:`store`); a failure (disk full, ...) is a warning, and the temporary
+    file is removed so that :func:`tum2000.store.atomic.atomic_paths` leaves the
+    entry out. None (no temporary file could be made) does nothing."""
+    if tmp is None:
+        return
+    try:
+        dataset.write_netcdf(ds, tmp)
+    except (OSError, RuntimeError, BadInput) as err:
+        tmp.unlink(missing_ok=True)
+        reason = (err.strerror if isinstance(err, OSError) and err.strerror
+                  else first_line(err) or type(err).__name__)
+        warnings.warn(f"could not write the cache entry in {tmp.parent} ({reason}); "
+                      "the result was not cached", RuntimeWarning, stacklevel=2)
+
+
+def store(ds: xr.Dataset, params: Parameters, seed: int,
+          directory: Path | None = None) -> Path | None:
+    """Cache ``ds`` atomically; a cache that cannot be written is a warning, not
+    an error. Return the entry's path, or None when it was not written."""
+    path = cache_path(params, seed, directory)
+    dataset.validate(ds, "the simulation")
+    with atomic_paths([path], optional=[path]) as (tmp,):
+        write_entry(ds, tmp)
+    return path if path.exists() else None
 
 
 def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, seed: int = 1,
@@ -93,7 +155,7 @@ def cached_simulate(params: Parameters | Mapping[str, Any] | str | None = None, 
                   file=sys.stderr, flush=True)
         return ds
     ds = simulate(params, seed, target=target, progress=progress)
-    dataset.save(ds, cache_path(params, seed, where))
+    store(ds, params, seed, where)
     return ds
 
 
@@ -199,16 +261,38 @@ def entries(directory: str | os.PathLike | None = None) -> list[Entry]:
     return sorted((_describe(p) for p in found), key=lambda e: e.modified)
 
 
-def clear(directory: str | os.PathLike | None = None) -> tuple[int, int]:
-    """Remove every entry (and leftover temporary file); return (files, bytes)."""
+TEMPORARY_GRACE_S = 600.0
+"""``clear`` leaves a temporary file modified less than this long ago (s): a
+write may still be running (a simulate saving its result; the file grows while
+netCDF writes it, so its modification time stays recent until the rename).
+Ten minutes: a default entry (~1 MB) is written in well under a second, the
+largest allowed in seconds; a leftover of a killed process goes at the next
+clear after that."""
+
+
+def clear(directory: str | os.PathLike | None = None, *,
+          grace_s: float = TEMPORARY_GRACE_S) -> tuple[int, int, int]:
+    """Remove every entry and summary, and every leftover temporary file not
+    modified in the last ``grace_s`` seconds (a write still running keeps its
+    file: clearing never races a writer); return (files, bytes, temporary files kept)."""
     where = Path(directory) if directory is not None else cache_dir()
     if not where.is_dir():
-        return 0, 0
-    count = size = 0
+        return 0, 0, 0
+    count = size = kept = 0
+    now = time.time()
     for pattern in ENTRY_PATTERNS + SUMMARY_PATTERNS + TEMPORARY_PATTERNS:
+        temporary = pattern in TEMPORARY_PATTERNS
         for path in where.glob(pattern):
-            if path.is_file():
-                size += path.stat().st_size
-                path.unlink(missing_ok=True)
-                count += 1
-    return count, size
+            try:
+                info = path.stat()
+            except OSError:  # gone meanwhile (renamed by its writer)
+                continue
+            if not path.is_file():
+                continue
+            if temporary and now - info.st_mtime < grace_s:
+                kept += 1
+                continue
+            path.unlink(missing_ok=True)
+            size += info.st_size
+            count += 1
+    return count, size, kept

@@ -203,6 +203,9 @@ def _value_bytes(value: Any) -> bytes:
     if isinstance(value, (str, bytes)):
         return b"s" + (value.encode() if isinstance(value, str) else value)
     array = np.asarray(value)
+    if array.dtype.kind == "O":  # variable-length strings: their text, not their pointers
+        return b"O" + repr(array.shape).encode() + b"\0".join(
+            _value_bytes(item) for item in array.ravel().tolist())
     return array.dtype.str.encode() + repr(array.shape).encode() + \
         np.ascontiguousarray(array).tobytes()
 
