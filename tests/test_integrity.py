@@ -510,3 +510,14 @@ def test_relative_cache_setting_is_pinned_to_the_starting_folder(tmp_path, monke
 def test_relative_cache_setting_through_the_command_line(tmp_path):
     status, lines, out = _run(["cache", "--path"], tmp_path, TUM2000_CACHE="relc")
     assert status == 0 and out.strip() == str(tmp_path / "relc"), (out, lines)
+
+
+def test_a_cached_summary_with_a_changed_value_is_computed_again(tmp_path):
+    params = synthetic.synthetic_parameters(**SYNTH)
+    path = cache.store_summary(params, 2, "v1", {"rate_exc_hz": 7.25, "x_mean": float("nan")},
+                               tmp_path)
+    assert cache.lookup_summary(params, 2, "v1", tmp_path)["rate_exc_hz"] == 7.25
+    path.write_text(path.read_text().replace("7.25", "7.35"))
+    with pytest.warns(RuntimeWarning, match="does not match its content hash"):
+        assert cache.lookup_summary(params, 2, "v1", tmp_path) is None
+

@@ -5,9 +5,18 @@ JSON, the seed, the code version (a hash of the whole model package and the
 dataset contract, :func:`tum2000.model.provenance.code_version`) and the versions of
 the libraries that shape a result (NumPy, SciPy, Brian2). Writes are atomic
 (:mod:`tum2000.store.atomic`): a run killed or interrupted mid-write leaves no entry,
-and two processes writing the same entry leave one valid file. An entry that
-cannot be read, is cut short, or holds a different simulation than its name
-says is reported and replaced.
+and two processes writing the same entry leave one valid file. Every entry
+carries a content hash (:mod:`tum2000.store.stored`'s; per-run summaries the
+hash of their JSON): an entry that cannot be read, does not match its hash
+(even one changed byte), fails the dataset contract's range checks, is cut
+short, or holds a different simulation than its name says is never served: a
+one-line warning says so and the result is computed again and replaced.
+
+A cache that cannot be written never costs the caller its result: the entry is
+left out with a warning (:func:`store`, ``atomic_paths(optional=...)``); a
+location that cannot be a folder at all is refused before any work
+(:func:`check_location`). ``clear`` leaves temporary files a write may still be
+using (:data:`TEMPORARY_GRACE_S`).
 
 Location: ``$TUM2000_CACHE`` if set, else ``$XDG_CACHE_HOME/tum2000``, else
 ``~/.cache/tum2000``. ``tum2000 cache --list / --clear / --path`` manage it.
@@ -29,8 +38,9 @@ import xarray as xr
 
 from tum2000.config import CACHE_VAR, cache_dir, cache_setting
 from tum2000.errors import BadInput, first_line
-from tum2000.store.atomic import atomic_paths
+from tum2000.store.atomic import atomic_path, atomic_paths
 from tum2000.store.output_files import check_folder, nearest_existing
+from tum2000.store.stored import CONTENT_HASH_ATTR, json_hash
 from tum2000.store import dataset
 from tum2000.model.parameters import Parameters, preset
 from tum2000.model.provenance import code_version, result_library_versions
@@ -114,9 +124,9 @@ def check_location(directory: str | os.PathLike | None = None) -> Path:
 
 def write_entry(ds: xr.Dataset, tmp: Path | None) -> None:
     """Write ``ds`` to the temporary file ``tmp`` of a cache entry (see
-    :func:`store`); a failure (disk full, ...) is a warning, and the temporary
-    file is removed so that :func:`tum2000.store.atomic.atomic_paths` leaves the
-    entry out. None (no temporary file could be made) does nothing."""
+    :func:`store`); a failure (disk full, ...) is a one-line warning, and the
+    temporary file is removed so that :func:`tum2000.store.atomic.atomic_paths`
+    leaves the entry out. None (no temporary file could be made) does nothing."""
     if tmp is None:
         return
     try:
@@ -174,7 +184,9 @@ def summary_path(params: Parameters, seed: int, version: str,
 def lookup_summary(params: Parameters, seed: int, version: str,
                    directory: Path | None = None) -> dict[str, float] | None:
     """The cached per-run statistics (None for missing values read back as NaN),
-    or None when absent or unusable (a warning says why)."""
+    or None when absent or unusable (a warning says why): unreadable, of another
+    run, not matching its content hash, or holding a value that is not a
+    finite number or null."""
     import math
 
     path = summary_path(params, seed, version, directory)
@@ -182,27 +194,34 @@ def lookup_summary(params: Parameters, seed: int, version: str,
         return None
     try:
         entry = json.loads(path.read_text())
+        written = entry.pop(CONTENT_HASH_ATTR, None)
+        if written is None or written != json_hash(entry):
+            raise ValueError("it does not match its content hash (edited or corrupted)")
         if (entry["parameters"] != params.to_json() or int(entry["seed"]) != int(seed)
                 or entry["version"] != version):
             raise ValueError("it holds a different run")
-        return {k: math.nan if v is None else float(v) for k, v in entry["statistics"].items()}
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        warnings.warn(f"ignoring unusable cached summary {path}: {err}", RuntimeWarning,
-                      stacklevel=2)
+        values = {k: math.nan if v is None else float(v)
+                  for k, v in entry["statistics"].items()}
+        if any(math.isinf(v) for v in values.values()):
+            raise ValueError("it holds an infinite value")
+        return values
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        warnings.warn(f"ignoring unusable cached summary {path}, computing it again: {err}",
+                      RuntimeWarning, stacklevel=2)
         return None
 
 
 def store_summary(params: Parameters, seed: int, version: str, statistics: Mapping[str, float],
                   directory: Path | None = None) -> Path:
-    """Write per-run statistics atomically (NaN stored as null); return the path."""
+    """Write per-run statistics atomically (NaN stored as null) with their content
+    hash; return the path. (A failure fails the sweep's point, which records it.)"""
     import math
-
-    from tum2000.store.atomic import atomic_path
 
     path = summary_path(params, seed, version, directory)
     values = {k: None if not math.isfinite(float(v)) else float(v) for k, v in statistics.items()}
     entry = {"parameters": params.to_json(), "seed": int(seed), "version": version,
              "statistics": values}
+    entry[CONTENT_HASH_ATTR] = json_hash(entry)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(entry, allow_nan=False))
     return path

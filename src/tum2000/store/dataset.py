@@ -20,10 +20,15 @@ One simulation is one ``xarray.Dataset`` (stored as netCDF):
   included: ``burn_in_ms + duration_ms`` when complete), and ``units`` on
   every variable.
 
-:func:`save` writes atomically; :func:`load` refuses files that are not
-readable netCDF (:class:`CorruptDatasetError`), not tum2000 datasets of this
-format (:class:`ForeignDatasetError`), or cut short
-(:class:`IncompleteDatasetError`: a span shorter than its parameters say).
+:func:`save` writes atomically, stamped with a content hash (the mechanism of
+the book's stored data, :mod:`tum2000.store.stored`); :func:`load` refuses files
+that are not readable netCDF or do not match their content hash
+(:class:`CorruptDatasetError`), not tum2000 datasets of this format or holding
+a value an analysis would misread: NaN, out of range, of a wrong type or length
+(:class:`ForeignDatasetError`, :func:`validate`), or cut short
+(:class:`IncompleteDatasetError`: a span shorter than its parameters say). Each
+is a :class:`DatasetError`: exit 2 on the command line, one line naming what is
+wrong.
 
 Accessors every analysis uses: :func:`duration_ms`, :func:`neuron_mask`.
 """

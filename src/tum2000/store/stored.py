@@ -243,6 +243,13 @@ def content_hash(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def json_hash(value: Any) -> str:
+    """SHA-256 of ``value``'s canonical JSON (sorted keys, no NaN): the content
+    hash of a small JSON record, such as a cached per-run summary."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, allow_nan=False).encode()
+                          ).hexdigest()
+
+
 def stored_hash(path: str | os.PathLike) -> str | None:
     """The content hash written in the file (None if it has none)."""
     import netCDF4
@@ -310,6 +317,6 @@ def stored_files(folder: str | os.PathLike) -> list[Path]:
 __all__ = ["CATCH_RELATIVE", "CONTENT_HASH_ATTR", "DATA_FOLDER", "Deviation",
            "FINGERPRINTS_ATTR", "FINGERPRINT_MAX_COST", "FITTED", "FITTED_RELATIVE",
            "MEASURED_DEVIATIONS", "OTHER_RELATIVE", "chosen_points", "compare_statistics",
-           "content_hash", "content_problem", "data_dir", "fingerprint",
+           "content_hash", "content_problem", "data_dir", "json_hash", "fingerprint",
            "fingerprint_differences", "is_count", "read_fingerprints", "relative_deviation",
            "stamp", "stored_files", "stored_hash", "tolerance_for"]
