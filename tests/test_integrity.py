@@ -201,7 +201,7 @@ def test_fuzz_the_dataset_loader(valid, tmp_path):
         except DatasetError:
             continue
         assert _summary(back) == expected, label
-    assert refused > 150 and accepted >= 5, (refused, accepted)
+    assert refused >= 150 and accepted >= 5, (refused, accepted)
 
 
 def plausible_edits(ds: xr.Dataset):
