@@ -112,7 +112,10 @@ def test_cache_command_lists_clears_and_prints_its_folder(tmp_path, monkeypatch)
     folder = tmp_path / "c"
     params = tum2000.preset("default", **PARAMS)
     cache.cached_simulate(params, 10, directory=folder)
-    (folder / ".sim-leftover.nc.abc.tmp.nc").write_bytes(b"from a killed process")
+    leftover = folder / ".sim-leftover.nc.abc.tmp.nc"
+    leftover.write_bytes(b"from a killed process")
+    old = __import__("time").time() - cache.TEMPORARY_GRACE_S - 60  # killed long ago
+    __import__("os").utime(leftover, (old, old))
     (folder / "notes.txt").write_text("not ours")
     env = {**__import__("os").environ, "TUM2000_CACHE": str(folder)}
 

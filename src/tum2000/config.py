@@ -81,11 +81,41 @@ def user_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
+def cache_setting() -> str | None:
+    """The value of ``TUM2000_CACHE`` as given (None when not set)."""
+    return _setting(CACHE_VAR)
+
+
 def cache_dir() -> Path:
     """The dataset cache folder now in effect (``TUM2000_CACHE``, else
-    :func:`user_cache_dir`); not created until first written."""
+    :func:`user_cache_dir`), absolute; not created until first written.
+
+    A relative ``TUM2000_CACHE`` is resolved against the working directory;
+    the command line pins it at start-up (:func:`pin_relative_settings`), so
+    that a notebook's kernel, which runs in the notebook's folder, uses the
+    folder the command was started in."""
     value = _setting(CACHE_VAR)
-    return Path(value).expanduser() if value else user_cache_dir()
+    return _absolute(value) if value else user_cache_dir()
+
+
+RELATIVE_SETTINGS: tuple[str, ...] = (CACHE_VAR, ENGINE_VAR)
+"""Folder settings that may be given relative to the working directory."""
+
+
+def _absolute(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(os.getcwd()) / path
+
+
+def pin_relative_settings() -> None:
+    """Make every relative folder setting (:data:`RELATIVE_SETTINGS`) absolute,
+    against the working directory now: called when a command starts, so that
+    the processes it starts (kernels in a notebook's folder, Dask workers) and a
+    later change of folder all see the same folder."""
+    for name in RELATIVE_SETTINGS:
+        value = _setting(name)
+        if value and not Path(value).expanduser().is_absolute():
+            os.environ[name] = str(_absolute(value))
 
 
 def engine_dir() -> Path:
@@ -95,7 +125,7 @@ def engine_dir() -> Path:
     ``engines/`` in :func:`user_cache_dir`."""
     value = _setting(ENGINE_VAR)
     if value:
-        return Path(value).expanduser()
+        return _absolute(value)
     in_env = Path(sys.prefix) / "share" / APP_NAME / "engines"
     if sys.prefix != sys.base_prefix and _writable(in_env):
         return in_env
@@ -130,8 +160,8 @@ def child_environment(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
 
 
-__all__ = ["APP_NAME", "CACHE_VAR", "ENGINE_VAR", "SCHEDULER_VAR", "c_compilers",
-           "cache_dir", "child_environment", "cxx_compiler", "engine_dir",
+__all__ = ["APP_NAME", "CACHE_VAR", "ENGINE_VAR", "RELATIVE_SETTINGS", "SCHEDULER_VAR",
+           "c_compilers", "cache_dir", "cache_setting", "pin_relative_settings", "child_environment", "cxx_compiler", "engine_dir",
            "scheduler_address", "user_cache_dir",
            "BOOK_ROOT_FILES", "BOOK_SOURCE", "BOOK_VAR", "book_environment",
            "book_root_setting", "find_book_root", "is_book_root"]

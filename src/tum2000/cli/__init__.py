@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from tum2000.config import pin_relative_settings
 from tum2000.errors import EXIT_CODES, EXIT_FAILED, BadInput, Tum2000Error, exit_status, first_line
 from tum2000.interruption import handlers_installed
 from tum2000.model.provenance import __version__
@@ -76,6 +77,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     check_distinct(**{"--out": args.out, "--figure": args.figure})
     params = _parameters(args)
     check_request(params, args.seed, args.target)
+    if not args.no_cache:
+        cache.check_location()
     progress = not args.quiet
 
     ds = None if args.no_cache else cache.lookup(params, args.seed)
@@ -88,15 +91,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"  using cached simulation {cache.cache_path(params, args.seed)}",
               file=sys.stderr, flush=True)
     dataset.validate(ds, "the simulation")
-    # The dataset, its cache entry and the figure appear together or not at all.
+    # The dataset, its cache entry and the figure appear together or not at all;
+    # a cache entry that cannot be written is left out with a warning, never the
+    # user's files.
     targets = [Path(args.out)]
-    if new and not args.no_cache:
-        targets.append(cache.cache_path(params, args.seed))
+    entry = cache.cache_path(params, args.seed) if new and not args.no_cache else None
+    if entry is not None:
+        targets.append(entry)
     if args.figure:
         targets.append(Path(args.figure))
-    with atomic_paths(targets) as temporaries:
+    with atomic_paths(targets, optional=[entry] if entry is not None else []) as temporaries:
         for target, tmp in zip(targets, temporaries):
-            if target.suffix == ".nc":
+            if target == entry:
+                cache.write_entry(ds, tmp)
+            elif target.suffix == ".nc":
                 dataset.write_netcdf(ds, tmp)
             else:
                 from tum2000.plotting.figure1 import write_figure1
@@ -251,8 +259,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
     if args.path:
         print(cache.cache_dir())
     elif args.clear:
-        count, size = cache.clear()
-        print(f"removed {count} file(s), {size / 2**20:.1f} MiB, from {cache.cache_dir()}")
+        count, size, kept = cache.clear()
+        print(f"removed {count} file(s), {size / 2**20:.1f} MiB, from {cache.cache_dir()}"
+              + (f"; kept {kept} temporary file(s) of writes that may still be running"
+                 if kept else ""))
     else:
         entries = cache.entries()
         for entry in entries:
@@ -458,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with handlers_installed():
             try:
+                pin_relative_settings()
                 args = make_parser().parse_args(argv)
                 return args.func(args)
             except SystemExit as done:  # --help, --version

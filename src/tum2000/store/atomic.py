@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -56,37 +57,78 @@ def missing_parents(path: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
+def atomic_paths(paths: Sequence[str | os.PathLike],
+                 optional: Sequence[str | os.PathLike] = ()) -> Iterator[list[Path | None]]:
     """Yield one temporary path per target; on success all replace their targets.
 
     The renames happen with SIGINT/SIGTERM held back, so the set of files
     appears whole. On any failure or interruption the temporary files and the
     folders created for them are removed, and the targets are untouched.
+
+    ``optional`` targets (e.g. a cache entry beside the user's ``--out``) may
+    fail without failing the others: when the temporary file of one cannot be
+    created (a read-only folder, a full disk, a path under a file), a
+    ``RuntimeWarning`` says so and its slot holds None; when the caller
+    removed its temporary file (its write failed), or its rename fails, it is
+    left out, with a warning for a failed rename.
     """
     targets = [Path(p) for p in paths]
+    spare = {Path(p) for p in optional}
     created: list[Path] = []
-    temporaries: list[Path] = []
+    temporaries: list[Path | None] = []
     try:
         for target in targets:
-            for folder in missing_parents(target):
-                folder.mkdir()
-                created.append(folder)
-            handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.",
-                                           suffix=f".tmp{target.suffix}", dir=target.parent)
-            os.close(handle)
-            temporaries.append(Path(tmp))
-            os.chmod(tmp, file_mode())
+            try:
+                temporaries.append(_temporary_for(target, created))
+            except OSError as err:
+                if target not in spare:
+                    raise
+                warnings.warn(f"cannot write {target} ({err.strerror or err}); "
+                              "carrying on without it", RuntimeWarning, stacklevel=3)
+                temporaries.append(None)
         yield list(temporaries)
         with deferred_signals():
             for tmp, target in zip(temporaries, targets):
-                os.replace(tmp, target)
+                if tmp is None or (target in spare and not tmp.exists()):
+                    continue
+                try:
+                    os.replace(tmp, target)
+                except OSError as err:
+                    if target not in spare:
+                        raise
+                    tmp.unlink(missing_ok=True)
+                    warnings.warn(f"cannot write {target} ({err.strerror or err}); "
+                                  "carrying on without it", RuntimeWarning, stacklevel=3)
     except BaseException:
         for tmp in temporaries:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         for folder in reversed(created):
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+
+
+def _temporary_for(target: Path, created: list[Path]) -> Path:
+    """Create the temporary file for ``target`` beside it, and the folders it
+    needs (appended to ``created``; on failure removed again)."""
+    mine: list[Path] = []
+    try:
+        for folder in missing_parents(target):
+            folder.mkdir()
+            mine.append(folder)
+        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.",
+                                       suffix=f".tmp{target.suffix}", dir=target.parent)
+    except OSError:
+        for folder in reversed(mine):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    finally:
+        created.extend(folder for folder in mine if folder.exists())
+    os.close(handle)
+    os.chmod(tmp, file_mode())
+    return Path(tmp)
 
 
 @contextlib.contextmanager

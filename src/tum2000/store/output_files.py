@@ -73,10 +73,16 @@ def check_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
     return path
 
 
+def nearest_existing(path: Path) -> Path:
+    """``path`` if it exists, else the nearest of its parents that does."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def _check_writable_place(folder: Path, path: Path, what: str) -> None:
     """The nearest existing folder at or above ``folder`` must be a writable folder."""
-    while not folder.exists():
-        folder = folder.parent
+    folder = nearest_existing(folder)
     if not folder.is_dir():
         raise BadInput(f"{what} {path}: {folder} is a file, not a folder")
     _probe_writable(folder)

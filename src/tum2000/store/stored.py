@@ -203,6 +203,9 @@ def _value_bytes(value: Any) -> bytes:
     if isinstance(value, (str, bytes)):
         return b"s" + (value.encode() if isinstance(value, str) else value)
     array = np.asarray(value)
+    if array.dtype.kind == "O":  # variable-length strings: their text, not their pointers
+        return b"O" + repr(array.shape).encode() + b"\0".join(
+            _value_bytes(item) for item in array.ravel().tolist())
     return array.dtype.str.encode() + repr(array.shape).encode() + \
         np.ascontiguousarray(array).tobytes()
 
@@ -238,6 +241,13 @@ def content_hash(path: str | os.PathLike) -> str:
     except OSError as err:
         raise BadInput(f"{path} is not a readable netCDF file ({err})") from None
     return digest.hexdigest()
+
+
+def json_hash(value: Any) -> str:
+    """SHA-256 of ``value``'s canonical JSON (sorted keys, no NaN): the content
+    hash of a small JSON record, such as a cached per-run summary."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, allow_nan=False).encode()
+                          ).hexdigest()
 
 
 def stored_hash(path: str | os.PathLike) -> str | None:
@@ -307,6 +317,6 @@ def stored_files(folder: str | os.PathLike) -> list[Path]:
 __all__ = ["CATCH_RELATIVE", "CONTENT_HASH_ATTR", "DATA_FOLDER", "Deviation",
            "FINGERPRINTS_ATTR", "FINGERPRINT_MAX_COST", "FITTED", "FITTED_RELATIVE",
            "MEASURED_DEVIATIONS", "OTHER_RELATIVE", "chosen_points", "compare_statistics",
-           "content_hash", "content_problem", "data_dir", "fingerprint",
+           "content_hash", "content_problem", "data_dir", "json_hash", "fingerprint",
            "fingerprint_differences", "is_count", "read_fingerprints", "relative_deviation",
            "stamp", "stored_files", "stored_hash", "tolerance_for"]
