@@ -458,10 +458,10 @@ def test_a_cache_that_cannot_be_written_never_costs_the_out(fake_simulation, val
     assert list((tmp_path / "cache").iterdir()) == []
 
 
-def test_an_unwritable_cache_folder_warns_and_writes_the_out(fake_simulation, tmp_path,
-                                                             monkeypatch, capsys):
+def test_an_unwritable_cache_folder_is_refused_before_work(fake_simulation, tmp_path,
+                                                           monkeypatch, capsys):
     """A read-only cache folder (as root, emulated: its probe and its temporary
-    file fail): exit 0, --out written, a warning line, nothing cached."""
+    file fail): exit 2 before any work, one line with the ways out, nothing written."""
     import tempfile
 
     from tum2000.errors import BadInput
@@ -488,10 +488,10 @@ def test_an_unwritable_cache_folder_warns_and_writes_the_out(fake_simulation, tm
     monkeypatch.setattr(output_files, "_probe_writable", refused)
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
     status, lines, _ = _main(["simulate", *SYNTH_ARGS, "--out", str(tmp_path / "a.nc")], capsys)
-    assert status == 0, lines
-    assert len(lines) == 2 and all(line.startswith("warning: ") for line in lines), lines
-    assert "results will not be cached" in lines[0] and "Read-only" in lines[1]
-    assert tum2000.load(tmp_path / "a.nc").attrs["seed"] == 2
+    assert status == 2, lines
+    assert len(lines) == 1 and lines[0].startswith("error: TUM2000_CACHE="), lines
+    assert "Read-only" in lines[0] and "--no-cache" in lines[0]
+    assert not (tmp_path / "a.nc").exists()
     assert list(folder.iterdir()) == []
 
 

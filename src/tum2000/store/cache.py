@@ -102,10 +102,11 @@ def check_location(directory: str | os.PathLike | None = None) -> Path:
     """Check the cache folder before any work.
 
     A folder that cannot exist (the setting names a file, or a path under a
-    file) is refused (:class:`~tum2000.errors.BadInput`: exit 2, one line naming
-    the setting and the path). A folder that exists but cannot be written (a
-    read-only shared cache) is a warning: entries it holds are still served,
-    new results are not cached.
+    file) or cannot be written (read-only) is refused before any work
+    (:class:`~tum2000.errors.BadInput`: exit 2, one line naming the setting, the
+    path and the ways out). A disk that fills up during the run is not known
+    here: then the entry is left out with a warning and ``--out`` is still
+    written (:func:`write_entry`).
     """
     where = Path(directory) if directory is not None else cache_dir()
     setting = (f"{CACHE_VAR}={cache_setting()}" if directory is None and cache_setting()
@@ -117,8 +118,8 @@ def check_location(directory: str | os.PathLike | None = None) -> Path:
     try:
         check_folder(where, "dataset cache")
     except BadInput as err:
-        warnings.warn(f"{setting}: {first_line(err)}; results will not be cached",
-                      RuntimeWarning, stacklevel=2)
+        raise BadInput(f"{setting}: {first_line(err)} (set {CACHE_VAR} to a writable folder, "
+                       "or use --no-cache)") from None
     return where
 
 
