@@ -509,3 +509,29 @@ def test_readable_tables_show_no_nan_none_or_true():
     for word in ("NaN", "None", "True", "False", "nan"):
         assert f">{word}<" not in html
     assert table["rmse"].isna().sum() == 1  # the data are unchanged
+
+
+def test_intro_counts_events_instead_of_averaging_one_interval():
+    from tum2000.chapters.intro import how_often
+
+    assert how_often(2, 4200.0) == ("in the run below, 2 times in 4.2 s; the chapter on "
+                                    "reproducibility gives the rate over networks")
+    assert how_often(1, 4200.0) == "in the run below, once in 4.2 s"
+    assert how_often(0, 4200.0).startswith("though not once")
+
+
+def test_intro_verdict_follows_the_fig1_criterion():
+    from tum2000.chapters.intro import like_figure_1
+
+    summary = {"ps_width_ms": 2.5, "ps_participation": 0.82}
+    sharp = like_figure_1(summary, {"full": 2, "partial": 0, "sharp": 2, "all": 2}, 4200.0)
+    assert sharp.holds is True and sharp.n == 2 and sharp.text.startswith("As in the paper")
+    assert "2 of 2 full events sharp, 0 partial" in sharp.text
+    broad = like_figure_1({"ps_width_ms": 9.0, "ps_participation": 0.6},
+                          {"full": 3, "partial": 0, "sharp": 1, "all": 3}, 4200.0)
+    assert broad.holds is False and broad.text.startswith("Unlike the paper's figure")
+    partial = like_figure_1(summary, {"full": 1, "partial": 5, "sharp": 1, "all": 6}, 4200.0)
+    assert partial.holds is False and partial.n == 6
+    none = like_figure_1({"ps_width_ms": float("nan"), "ps_participation": float("nan")},
+                         {"full": 0, "partial": 3, "sharp": 0, "all": 3}, 4200.0)
+    assert none.holds is False and "no population spike" in none.text and "nan" not in none.text
