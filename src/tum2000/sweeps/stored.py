@@ -367,7 +367,7 @@ def plan_of(path: Path) -> Plan:
 def check_regeneration(plans: Sequence[Plan], workers: int, available: int | None = None) -> None:
     """Refuse (:class:`~tum2000.errors.BadInput`, before any work) a file whose
     runs, ``workers`` at a time, would not fit in this machine's memory."""
-    from tum2000.model.memory import _size, estimated_memory_bytes, machine_memory_bytes
+    from tum2000.model.memory import estimated_memory_bytes, machine_memory_bytes, size_text
 
     have = machine_memory_bytes() if available is None else available
     for plan in plans:
