@@ -289,3 +289,26 @@ def test_an_empty_parameter_file_builds_nothing(tmp_path):
     assert "must be a mapping of name: value" in lines[0]
     assert not out.exists()
     assert sorted(p.name for p in root.rglob("*")) == ["_config.yml", "_toc.yml", "book"]
+
+
+def test_regeneration_states_its_memory_in_one_line(tmp_path):
+    from tum2000.sweeps.stored import Plan, check_regeneration
+
+    plan = Plan(tmp_path / "big.nc", preset("default"), make_grid({"N_exc": [400, 80000]}),
+                [1, 2], "auto", 1.0)
+    with pytest.raises(BadInput, match=r"big.nc: regenerating it runs networks of N_exc=80000, "
+                                       r"N_inh=100 \(2 at a time\), needing about .* GiB of "
+                                       r"memory; this machine has 1 GiB"):
+        check_regeneration([plan], workers=2, available=1 * GiB)
+
+
+@pytest.mark.parametrize("text", ["seed: 1.0e+32\n", "seed: 1e32\n", "seed: 4294967296\n",
+                                  '{"seed": 1e32}'])
+def test_a_parameter_file_seed_is_checked_as_an_integer(tmp_path, text):
+    from tum2000.book.parameters import check_value
+
+    path = tmp_path / ("p.json" if text.startswith("{") else "p.yml")
+    path.write_text(text)
+    data = book.read_parameter_file(path)
+    with pytest.raises(ParameterError, match=r"seed must be an integer in \[0, 2147483647\]"):
+        check_value("seed", data["seed"], int)

@@ -15,24 +15,21 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from tum2000.errors import BadInput
 from tum2000.model.memory import (estimated_memory_bytes, estimated_seconds,
                                   machine_memory_bytes, size_text)
 from tum2000.model.parameters import Parameters
 
-if TYPE_CHECKING:
-    from tum2000.sweeps.grid import Grid
-
 MAX_RUNS = 100_000
 """Most runs (grid points x seeds) of one sweep. The stored sweeps of the book
 have at most a few hundred; 100,000 default runs are about a week of one core."""
 DRIVER_BYTES_PER_RUN = 32 * 2**10
-"""The sweep process's bookkeeping per run: the point's parameters (a dict of
-about 70 values and its JSON), its Dask future and task, its statistics (a
-hundred floats) and its place in the result (budget; ~20 KiB measured with
-``tracemalloc`` for the parameters, future and statistics of one run)."""
+"""The sweep process's bookkeeping per run (a budget): the point's parameters
+(a dict of about 70 values) and their JSON with a hundred statistics measure
+14 KiB per run (``tracemalloc``, 1000 runs); its Dask future and task and its
+place in the result come on top."""
 
 
 @dataclass(frozen=True)
@@ -96,10 +93,12 @@ def check_run_count(n_points: int, n_seeds: int, base: Parameters | None = None,
     return runs
 
 
-def check_sweep(base: Parameters, grid: "Grid", n_seeds: int, *, workers: int,
+def check_sweep(base: Parameters, grid: Any, n_seeds: int, *, workers: int,
                 local: bool = True, available: int | None = None) -> SweepEstimate:
     """The sweep's estimate; :class:`BadInput` (before any work) when it has more
-    than :data:`MAX_RUNS` runs or its memory exceeds this machine's."""
+    than :data:`MAX_RUNS` runs or its memory exceeds this machine's. ``grid``
+    is a :class:`tum2000.sweeps.grid.Grid` (not imported here: the grid
+    module bounds itself with :func:`check_run_count`)."""
     check_run_count(len(grid), n_seeds, base, workers)
     points = [base.replace(**grid.point(index)) for index in grid.indices()]
     guess = estimate(points, n_seeds, workers, local)

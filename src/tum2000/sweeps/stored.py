@@ -377,8 +377,8 @@ def check_regeneration(plans: Sequence[Plan], workers: int, available: int | Non
             raise BadInput(
                 f"{plan.path.name}: regenerating it runs networks of N_exc="
                 f"{largest['N_exc']}, N_inh={largest['N_inh']} ({max(1, min(workers, len(plan.seeds)))} "
-                f"at a time), needing about {_size(need)} of memory; this machine has "
-                f"{_size(have)} (use fewer --workers, or a machine with more memory)")
+                f"at a time), needing about {size_text(need)} of memory; this machine has "
+                f"{size_text(have)} (use fewer --workers, or a machine with more memory)")
 
 
 def fingerprints_of(plan: Plan, directory: str | os.PathLike | None = None,
