@@ -204,6 +204,14 @@ def test_variant_names_are_injective():
 
 # --- the real command line: exit 2, one line, nothing written or left --------------------
 
+def _limit_memory() -> None:
+    """Should a bound ever fail, the command dies of MemoryError at 8 GiB of
+    address space instead of taking the shared machine's memory (issue 17: 24 GB)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (8 * GiB, 8 * GiB))
+
+
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     scratch, runtime, work = (tmp_path / "tmp", tmp_path / "runtime", tmp_path / "work")
     for folder in (scratch, runtime, work):
@@ -214,7 +222,8 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
            "PYTHONPATH": os.pathsep.join([SOURCE, os.environ.get("PYTHONPATH", "")])}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     result = subprocess.run([sys.executable, "-m", "tum2000.cli", *args], cwd=work, env=env,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120,
+                            preexec_fn=_limit_memory)
     for folder in (scratch, runtime, work):
         assert not any(folder.iterdir()), (folder, list(folder.iterdir()))
     assert not (tmp_path / "cache").exists()
