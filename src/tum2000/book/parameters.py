@@ -128,16 +128,16 @@ def scheduler_address(name: str, value: Any) -> str:
     return text
 
 
-def seed(name: str, value: Any) -> int:
+def seed_rule(name: str, value: Any) -> int:
     """A seed, exactly (:func:`tum2000.model.parameters.check_seed`)."""
     return check_seed(value, name)
 
 
-seed.allowed = f"an integer in [0, {SEED_LIMIT - 1}]"  # type: ignore[attr-defined]
+seed_rule.allowed = f"an integer in [0, {SEED_LIMIT - 1}]"  # type: ignore[attr-defined]
 
 
 NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
-    "seed": seed,
+    "seed": seed_rule,
     "sort_by_I_b": ranged(_spec("sort_by_I_b", bool)),
     "preset": ranged(_spec("preset", str, choices=PRESETS)),
     "spreads_mV": list_of(like("I_b_spread_mV")),
