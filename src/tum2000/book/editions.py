@@ -10,8 +10,10 @@ student edition of a variant           stripped copy in ``.../student/source``  
 =====================================  ==========================================  =====================================
 
 A variant is any build with other notebook parameters than the published
-book's: a parameter file (named after its stem), ``--set`` values (named after
-them, or a short hash when they are long) or ``--quick`` (short runs). Every
+book's: a parameter file (named after its stem and a hash of its path),
+``--set`` values (named after them, with a hash unless they are plain, or a
+short hash when they are long) or ``--quick`` (short runs); different inputs
+never share a folder (:func:`variant_name`). Every
 folder keeps the same layout inside (``book/_executed/...``), so a page has
 the same address in every edition.
 """
@@ -36,28 +38,54 @@ def _slug(text: str) -> str:
     return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._]+", "-", text)).strip("-.") or "x"
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.]+")
+
+
 def variant_name(parameter_file: str | os.PathLike | None = None,
                  parameters: Mapping[str, Any] | None = None, quick: bool = False) -> str | None:
     """The variant's folder name (``_build/variant-<name>``), None for the published book.
 
-    ``quick`` gives ``quick``; a parameter file its stem; ``--set`` values
-    ``name-value`` pairs (``seed-2``), or ``set-`` and 8 hex digits of their
-    hash when that is longer than :data:`MAX_NAME` characters. The parts are
-    joined by ``-`` in that order; the same inputs always give the same name.
+    Different inputs never share a folder (``figure_path=a/b.png`` and
+    ``a-b.png``, ``alice/my.yml`` and ``bob/my.yml`` used to). ``quick`` alone
+    gives ``quick``; ``--set`` values alone whose names and values are plain
+    (letters, digits, ``_`` and ``.``: ``seed-2``) give ``name-value`` pairs,
+    which spell them unambiguously. Anything else gives a readable prefix (the
+    parameter file's stem, ``quick``, the values) and 10 hex digits of a hash
+    of the exact input: the parameter file's resolved path, the values and
+    ``quick`` (``my-3f2a...``); ``set-`` and 8 hex digits when the values
+    alone are longer than :data:`MAX_NAME` characters. The same inputs always
+    give the same name.
     """
-    parts = []
-    if quick:
-        parts.append("quick")
-    if parameter_file is not None:
-        parts.append(_slug(Path(parameter_file).stem))
-    if parameters:
+    if parameter_file is None and not parameters:
+        return "quick" if quick else None
+    if parameter_file is None and not quick:
+        plain = all(_PLAIN.fullmatch(str(k)) and _PLAIN.fullmatch(_text(v))
+                    for k, v in parameters.items())
+        if plain:
+            readable = "-".join(f"{k}-{_text(v)}" for k, v in parameters.items())
+            if len(readable) <= MAX_NAME:
+                return readable
+    exact = json.dumps({"quick": bool(quick),
+                        "file": None if parameter_file is None else
+                        os.path.abspath(os.fspath(parameter_file)),
+                        "parameters": parameters or {}}, sort_keys=True, default=repr)
+    digest = hashlib.sha256(exact.encode()).hexdigest()
+    if parameter_file is None and not quick:
         readable = _slug("-".join(f"{k}-{_flat(v)}" for k, v in parameters.items()))
         if len(readable) > MAX_NAME:
-            digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str)
-                                    .encode()).hexdigest()[:8]
-            readable = f"set-{digest}"
-        parts.append(readable)
-    return "-".join(parts) or None
+            return f"set-{digest[:8]}"
+        return f"{readable}-{digest[:10]}"
+    parts = ["quick"] if quick else []
+    if parameter_file is not None:
+        parts.append(_slug(Path(parameter_file).stem)[:MAX_NAME])
+    if parameters:
+        readable = _slug("-".join(f"{k}-{_flat(v)}" for k, v in parameters.items()))
+        parts.append(readable if len(readable) <= MAX_NAME else "set")
+    return "-".join(parts + [digest[:10]])
+
+
+def _text(value: Any) -> str:
+    return str(value) if isinstance(value, (str, int, float)) else "-"
 
 
 def _flat(value: Any) -> str:

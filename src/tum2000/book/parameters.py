@@ -24,14 +24,14 @@ import ast
 import difflib
 import json
 import os
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from tum2000.errors import BadInput, ParameterError
-from tum2000.model.parameters import PRESET_CHANGES, PRESETS, SPECS, Spec, notebook_parameters
-from tum2000.model.values import KINDS, coerce
+from tum2000.model.parameters import (PRESET_CHANGES, PRESETS, SEED_LIMIT, SPECS, Spec,
+                                      check_seed, notebook_parameters)
+from tum2000.model.values import KINDS, check_path_length, coerce
 from tum2000.book.layout import find_notebook, source_notebooks
 
 QUICK: dict[str, Any] = dict(PRESET_CHANGES["quick"])
@@ -77,31 +77,67 @@ def list_of(element: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return check
 
 
-def output_file(kind: str) -> Callable[[str, Any], Any]:
-    """A file the notebook writes (relative to its folder): format checked by suffix."""
+def output_file(kind: str, absolute: bool = True) -> Callable[[str, Any], Any]:
+    """A file the notebook writes: format checked by suffix, and its place.
+
+    A relative path is relative to the notebook's output folder (where it
+    runs) and must stay inside it (``../../escape.png`` is refused); an
+    absolute path is allowed when ``absolute`` (the rules below allow it:
+    writing a figure elsewhere is a reason to give one) and then must be
+    writable: the nearest existing folder above it a folder we can write in
+    (:func:`tum2000.store.output_files.check_output`). Names longer than the
+    file system allows are refused here, not by ``OSError [Errno 36]`` in a cell.
+    """
     def check(name: str, value: Any) -> Any:
-        from tum2000.store.output_files import SUFFIXES
+        from tum2000.store.output_files import SUFFIXES, check_output
 
         text = coerce(name, value, str)
         allowed = SUFFIXES[kind]()
         if Path(text).suffix.lower() not in allowed:
             raise ParameterError(f"{name} must be a file name ending in "
                                  f"{', '.join(allowed)}, got {value!r}")
+        check_path_length(text, name)
+        if os.path.isabs(text):
+            if not absolute:
+                raise ParameterError(f"{name} must be a path inside the output folder, "
+                                     f"got the absolute path {value!r}")
+            try:
+                check_output(text, kind, name)
+            except BadInput as err:
+                raise ParameterError(str(err)) from None
+        elif os.path.normpath(text).split(os.sep)[0] == os.pardir:
+            raise ParameterError(f"{name} must stay inside the notebook's output folder "
+                                 f"(a relative path without leading '..', or an absolute "
+                                 f"path), got {value!r}")
         return text
-    check.allowed = f"a {kind} file name"  # type: ignore[attr-defined]
+    check.allowed = f"a {kind} file name inside the output folder, or an absolute path"  # type: ignore[attr-defined]
     return check
 
 
 def scheduler_address(name: str, value: Any) -> str:
+    """Empty (a local cluster) or an address Dask accepts
+    (:func:`tum2000.sweeps.cluster.check_scheduler_address`)."""
+    from tum2000.sweeps.cluster import check_scheduler_address  # imports Dask
+
     text = coerce(name, value, str).strip()
-    if text and not re.fullmatch(r"[a-z0-9+]+://\S+", text):
-        raise ParameterError(f"{name} must be empty (a local cluster) or a Dask scheduler "
-                             f"address such as tcp://host:8786, got {value!r}")
+    if text:
+        try:
+            check_scheduler_address(text, name)
+        except BadInput as err:
+            raise ParameterError(f"{err} (or empty: a local cluster)") from None
     return text
 
 
+def seed_rule(name: str, value: Any) -> int:
+    """A seed, exactly (:func:`tum2000.model.parameters.check_seed`)."""
+    return check_seed(value, name)
+
+
+seed_rule.allowed = f"an integer in [0, {SEED_LIMIT - 1}]"  # type: ignore[attr-defined]
+
+
 NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
-    "seed": ranged(_spec("seed", int, low=0)),
+    "seed": seed_rule,
     "sort_by_I_b": ranged(_spec("sort_by_I_b", bool)),
     "preset": ranged(_spec("preset", str, choices=PRESETS)),
     "spreads_mV": list_of(like("I_b_spread_mV")),
@@ -322,11 +358,11 @@ def read_parameter_file(path: str | os.PathLike | None) -> dict[str, Any]:
         raise BadInput(f"parameter file {path} is not valid "
                        f"{'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
                        f"{str(err).splitlines()[0]}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not data:
+        got = ("nothing (an empty file)" if data is None else "an empty mapping"
+               if data == {} else f"a {type(data).__name__}")
         raise BadInput(f"parameter file {path} must be a mapping of name: value "
-                       f"(or notebook: {{name: value}}), got a {type(data).__name__}")
+                       f"(or notebook: {{name: value}}) with at least one value, got {got}")
     return data
 
 

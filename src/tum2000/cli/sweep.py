@@ -35,13 +35,17 @@ interrupted (nothing written)."""
 
 
 def seed_list(text: str) -> list[int]:
-    """``"1,5,9"`` as ``[1, 5, 9]``."""
+    """``"1,5,9"`` as ``[1, 5, 9]``, each a seed
+    (:func:`tum2000.model.parameters.check_seed`: an integer in [0, 2**31))."""
+    from tum2000.model.parameters import SEED_LIMIT, check_seed
+
     items = [t.strip() for t in text.split(",")]
     try:
-        return [int(t) for t in items]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed-list needs integers >= 0 separated by "
-                                         f"commas, got {text!r}") from None
+        return [check_seed(t) for t in items]
+    except ParameterError:
+        raise argparse.ArgumentTypeError(
+            f"--seed-list needs integers in [0, {SEED_LIMIT - 1}] separated by commas, "
+            f"got {text if len(text) <= 60 else text[:60] + '...'!r}") from None
 
 
 def positive_int(text: str) -> int:
@@ -113,9 +117,42 @@ def grid_options(grid: Sequence[str], zipped: Sequence[Sequence[str]]
     return axes, groups
 
 
+def seed_count(args: argparse.Namespace) -> int:
+    """How many seeds ``--seed-list`` or ``--seeds`` gives, without listing them."""
+    return len(args.seed_list) if args.seed_list is not None else args.seeds
+
+
 def seeds_of(args: argparse.Namespace) -> list[int]:
-    """The seeds of a sweep: ``--seed-list`` as given, else 1 .. ``--seeds``."""
+    """The seeds of a sweep: ``--seed-list`` as given, else 1 .. ``--seeds``
+    (``--seeds 1000000000`` is refused by its count, never listed)."""
+    from tum2000.sweeps.bounds import check_run_count
+
+    check_run_count(1, seed_count(args))
     return list(args.seed_list) if args.seed_list is not None else list(range(1, args.seeds + 1))
+
+
+def check_request(args: argparse.Namespace, base: "Parameters") -> None:
+    """Everything about ``tum2000 sweep`` that is refused before any work and
+    that :func:`tum2000.run_sweep` cannot see: a parameter both ``--set`` and
+    swept (after the grid's values are checked), the number of runs before any is listed, the
+    output's name, and where the sweep runs (:class:`ParameterError` or
+    :class:`~tum2000.errors.BadInput`, exit status 2)."""
+    from tum2000.model.values import check_path_length, parse_assignments
+    from tum2000.sweeps.bounds import check_run_count
+    from tum2000.sweeps.cluster import check_where
+    from tum2000.sweeps.grid import make_grid
+
+    grid, zipped = grid_options(args.grid, args.grid_zip)
+    if not grid and not zipped:
+        raise ParameterError("nothing to sweep: give --grid NAME=V1,V2,... or --grid-zip")
+    checked = make_grid(grid, zipped, base)  # values and points (bounded in number)
+    for name, value in parse_assignments(args.set).items():
+        if name in checked.names:
+            raise ParameterError(f"{name} is both set (--set {name}={value}) and swept "
+                                 f"(--grid/--grid-zip): give it in one of them")
+    check_run_count(len(checked), seed_count(args), base, args.workers)
+    check_path_length(args.out, "--out")
+    check_where(args.scheduler, args.scheduler_file, args.slurm)
 
 
 def run(args: argparse.Namespace, base: "Parameters") -> int:
@@ -127,9 +164,8 @@ def run(args: argparse.Namespace, base: "Parameters") -> int:
     from tum2000.sweeps.run import run_sweep, save_sweep, sweep_command
     from tum2000.sweeps.grid import Grid
 
+    check_request(args, base)
     grid, zipped = grid_options(args.grid, args.grid_zip)
-    if not grid and not zipped:
-        raise ParameterError("nothing to sweep: give --grid NAME=V1,V2,... or --grid-zip")
     out = check_output(args.out, "dataset", "--out")
     seeds = seeds_of(args)
     result = run_sweep(base, grid, seeds, zipped=zipped, target=args.target,
@@ -152,4 +188,4 @@ def run(args: argparse.Namespace, base: "Parameters") -> int:
     return 0
 
 
-__all__ = ["add_arguments", "grid_options", "run", "seeds_of"]
+__all__ = ["add_arguments", "check_request", "grid_options", "run", "seed_count", "seeds_of"]

@@ -34,6 +34,15 @@ PATHWAYS: tuple[str, ...] = ("EE", "EI", "IE", "II")
 
 INTEGRATION_SCHEMES: tuple[str, ...] = ("exact", "reference_script")
 
+SEED_LIMIT = 2**31
+"""Seeds are integers in ``[0, SEED_LIMIT)``. NumPy's ``SeedSequence``
+(:mod:`tum2000.model.network`, every random draw; Brian2 is never seeded)
+accepts any integer >= 0, but the narrowest place a seed is stored is a
+sweep result (classic netCDF, ``tum2000.sweeps.run.save_sweep``), whose
+integers are 32-bit signed: a seed of 2**31 or more fails only when the
+finished sweep is written. One bound for every entry point keeps a seed that
+works in ``simulate`` usable in a sweep."""
+
 
 def _bound(value: float | None) -> str:
     """A range bound as a reader writes it: 1000000, not 1e+06; 0.001 stays 0.001."""
@@ -437,6 +446,17 @@ def notebook_parameters(preset_name: str = "default", **values: Any) -> Paramete
         if SPECS[name].coerce(value) != published[name]:
             changes[name] = value
     return base.replace(**changes)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """``value`` (an integer, or its digits) as a seed in ``[0, SEED_LIMIT)``,
+    exactly (:func:`tum2000.model.values.coerce`: no float round trip; a float
+    beyond 2**53 or not integral is refused); :class:`ParameterError` otherwise."""
+    allowed = f"an integer in [0, {SEED_LIMIT - 1}]"
+    seed = coerce(name, value, int, allowed=allowed)
+    if not 0 <= seed < SEED_LIMIT:
+        raise ParameterError(f"{name} must be {allowed}, got {value!r}")
+    return seed
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

@@ -12,12 +12,26 @@ from __future__ import annotations
 
 import ast
 import math
+import numbers
+import os
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable
 
 from tum2000.errors import ParameterError
 
 KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
 """Type names as notebooks annotate their parameters (``x: float = 1.0``)."""
+
+EXACT_FLOAT_INTEGER = 2**53
+"""Beyond this a float no longer holds every integer (``9007199254740993.0`` is
+``...992``): an integer parameter given as a float (``1e32`` in YAML/JSON, a
+notebook's float) must lie within it; larger integers must be written in digits."""
+
+NAME_MAX = 255
+"""Longest file name (bytes) Linux, macOS and Windows file systems accept."""
+PATH_MAX = 4096
+"""Longest path (bytes) the Linux kernel accepts (``PATH_MAX``)."""
 
 TRUE_WORDS = ("true", "yes", "1")
 FALSE_WORDS = ("false", "no", "0")
@@ -58,7 +72,8 @@ def coerce(name: str, value: Any, kind: type | None, *, allowed: str | None = No
 
     ``kind`` is ``bool``, ``int``, ``float``, ``str``, ``list`` or None (any
     literal). ``element`` converts and checks each item of a list. Numbers
-    must be finite; an integer may be written ``3``, ``"3"`` or ``"3.0"``.
+    must be finite; an integer may be written ``3``, ``"3"`` or ``"3.0"``, and is
+    never passed through a float (:func:`_integer`).
     ``allowed`` describes the allowed values in the error message.
     """
     def refuse() -> ParameterError:
@@ -92,19 +107,67 @@ def coerce(name: str, value: Any, kind: type | None, *, allowed: str | None = No
         if not isinstance(items, (list, tuple)):
             raise refuse()
         return [element(item) if element else item for item in items]
-    if kind in (int, float):
+    if kind is int:
+        return _integer(value, refuse)
+    if kind is float:
         if isinstance(value, bool):
             raise refuse()
         try:
-            number = float(value) if isinstance(value, str) else value
-            number = float(number)
+            number = float(value)
         except (TypeError, ValueError, OverflowError):
             raise refuse() from None
         if not math.isfinite(number):
             raise refuse()
-        if kind is int:
-            if number != int(number):
-                raise refuse()
-            return int(number)
         return number
     raise TypeError(f"unknown kind {kind!r}")
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9][0-9_]*")
+
+
+def _integer(value: Any, refuse: Callable[[], ParameterError]) -> int:
+    """``value`` as an exact integer, never through a float.
+
+    Digits (``"9007199254740993"``) and Python/NumPy integers are taken as
+    they are; a float, or a string such as ``"3.0"`` or ``"1e3"``, only when
+    it is integral and within :data:`EXACT_FLOAT_INTEGER` (beyond it, a float
+    stands for many integers).
+    """
+    if isinstance(value, bool):
+        raise refuse()
+    if isinstance(value, numbers.Integral):  # Python and NumPy integers, exactly
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _INTEGER_TEXT.fullmatch(text):
+            return int(text)
+        try:
+            number = Decimal(text)
+        except (InvalidOperation, ValueError):
+            raise refuse() from None
+    elif isinstance(value, numbers.Real):
+        try:
+            number = Decimal(float(value))
+        except (TypeError, ValueError, OverflowError):
+            raise refuse() from None
+    else:
+        raise refuse()
+    if not number.is_finite() or number != number.to_integral_value() \
+            or abs(number) > EXACT_FLOAT_INTEGER:
+        raise refuse()
+    return int(number)
+
+
+def check_path_length(path: str | os.PathLike, what: str) -> None:
+    """Refuse a path with a name longer than :data:`NAME_MAX` bytes or longer
+    than :data:`PATH_MAX` bytes in all (:class:`ParameterError`), before the
+    file system answers with ``OSError [Errno 36]``."""
+    text = os.fsencode(os.fspath(path))
+    if len(text) >= PATH_MAX:
+        raise ParameterError(f"{what} is {len(text)} bytes long (allowed: a path shorter "
+                             f"than {PATH_MAX} bytes)")
+    for part in text.split(b"/"):
+        if len(part) > NAME_MAX:
+            raise ParameterError(f"{what} has a name of {len(part)} bytes "
+                                 f"({os.fsdecode(part[:24])}...; allowed: up to "
+                                 f"{NAME_MAX} bytes per name)")

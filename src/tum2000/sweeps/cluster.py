@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import Any, Iterator
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from tum2000 import config
-from tum2000.errors import ClusterError
+from tum2000.errors import BadInput, ClusterError
 
 CONNECT_TIMEOUT_S = 20.0
 """How long to wait for a remote scheduler before giving up (s)."""
@@ -75,6 +76,51 @@ class Brian2WorkerSetup(WorkerPlugin):
 
             prepare_brian2()
 
+
+
+SCHEMES: tuple[str, ...] = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+"""The address schemes Dask's communication registry knows
+(``distributed.comm.registry.backends``); all but ``inproc`` need host:port."""
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                        r":([0-9]{1,5})")
+
+
+def check_scheduler_address(address: str, what: str = "--scheduler") -> str:
+    """Refuse (:class:`BadInput`, before any work) a scheduler address Dask
+    would not accept: ``SCHEME://host:port`` with a scheme of :data:`SCHEMES`
+    and a port in 1..65535 (``inproc://...`` has no port). Whether anything
+    listens there is found out when the sweep connects; an address is checked
+    even when every run is cached and no connection is made."""
+    text = str(address).strip()
+    allowed = (f"allowed: SCHEME://HOST:PORT with SCHEME one of {', '.join(SCHEMES[:-1])}, "
+               "e.g. tcp://127.0.0.1:8786, or inproc://...")
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme not in SCHEMES:
+        raise BadInput(f"{what} {address!r} is not a Dask scheduler address ({allowed})")
+    if scheme == "inproc":
+        if not rest or any(c.isspace() for c in rest):
+            raise BadInput(f"{what} {address!r} is not a Dask scheduler address ({allowed})")
+        return text
+    match = _HOST_PORT.fullmatch(rest)
+    if match is None or not 1 <= int(match.group(1)) <= 65535:
+        raise BadInput(f"{what} {address!r} is not a Dask scheduler address ({allowed})")
+    return text
+
+
+def check_where(scheduler: str | None = None,
+                scheduler_file: str | os.PathLike | None = None,
+                slurm_jobs: int | None = None) -> None:
+    """Check where a sweep would run (:func:`dask_client`'s choice) before any
+    work: the address given, a scheduler file that is a file, or, when no
+    place is given, the address of ``DASK_SCHEDULER_ADDRESS`` (or Dask's config)."""
+    if scheduler:
+        check_scheduler_address(scheduler)
+    elif scheduler_file is not None:
+        if not Path(scheduler_file).is_file():
+            raise BadInput(f"--scheduler-file {scheduler_file}: no such file (allowed: the "
+                           "JSON file of a running scheduler, dask scheduler --scheduler-file)")
+    elif not slurm_jobs and environment_scheduler():
+        check_scheduler_address(environment_scheduler(), config.SCHEDULER_VAR)
 
 
 def environment_scheduler() -> str | None:
@@ -213,5 +259,5 @@ def _connect(**where: Any) -> Any:
     return Client(**where, timeout=f"{CONNECT_TIMEOUT_S:g}s")
 
 
-__all__ = ["Brian2WorkerSetup", "ClusterError", "Connection", "dask_client",
-           "environment_scheduler", "slurm_cluster"]
+__all__ = ["Brian2WorkerSetup", "ClusterError", "Connection", "check_scheduler_address",
+           "check_where", "dask_client", "environment_scheduler", "slurm_cluster"]

@@ -139,6 +139,9 @@ def make_grid(grid: Mapping[str, Sequence[Any]] | None = None,
     if repeated:
         raise ParameterError(f"grid parameter {repeated[0]} is given more than once")
     result = Grid(tuple(axes))
+    from tum2000.sweeps.bounds import check_run_count
+
+    check_run_count(len(result), 1)  # before any point is listed
     if base is not None:
         check_points(base, result)
     return result

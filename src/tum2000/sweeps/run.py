@@ -16,6 +16,7 @@ cache must be a directory the workers share with the caller.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shlex
 import math
@@ -29,7 +30,8 @@ import numpy as np
 import xarray as xr
 
 from tum2000.errors import ParameterError, SweepInterrupted, one_line_error
-from tum2000.model.parameters import SPECS, Parameters, preset
+from tum2000.model.parameters import SPECS, Parameters, check_seed, preset
+from tum2000.sweeps.bounds import MAX_RUNS, check_run_count, check_sweep, local_workers
 from tum2000.sweeps.grid import Grid, make_grid, check_points
 
 FORMAT = "tum2000-sweep/1"
@@ -101,17 +103,24 @@ def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Se
 
 # --- parameter sweeps -----------------------------------------------------------------
 
-def check_seeds(seeds: Iterable[int]) -> list[int]:
-    """Seeds as a list of distinct integers >= 0 (:class:`ParameterError` otherwise)."""
+def check_seeds(seeds: Iterable[int], points: int = 1) -> list[int]:
+    """Seeds as a list of distinct seeds (:func:`tum2000.model.parameters.check_seed`);
+    :class:`ParameterError` otherwise. With ``points`` grid points, more than
+    :data:`~tum2000.sweeps.bounds.MAX_RUNS` runs are refused before the seeds
+    are listed (``range(1, 10**9)`` is never expanded)."""
+    if hasattr(seeds, "__len__"):
+        check_run_count(points, len(seeds))  # type: ignore[arg-type]
     out: list[int] = []
-    for seed in seeds:
-        if isinstance(seed, bool) or not float(seed).is_integer() or int(seed) < 0:
-            raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
-        if int(seed) in out:
-            raise ParameterError(f"seed {int(seed)} is listed twice")
-        out.append(int(seed))
+    seen: set[int] = set()
+    for seed in itertools.islice(seeds, MAX_RUNS // max(1, points) + 1):
+        value = check_seed(seed)
+        if value in seen:
+            raise ParameterError(f"seed {value} is listed twice")
+        seen.add(value)
+        out.append(value)
     if not out:
         raise ParameterError("a sweep needs at least one seed")
+    check_run_count(points, len(out))
     return out
 
 
@@ -214,16 +223,22 @@ def run_sweep(base: Parameters | Mapping[str, Any] | str | None,
     from tum2000.model.targets import check_target
     from tum2000.model.simulation import as_parameters
     from tum2000.analysis.statistics import statistics_version
+    from tum2000.sweeps.cluster import check_where, environment_scheduler
 
     base = as_parameters(base)
+    check_where(scheduler, scheduler_file, slurm_jobs)  # even if every run is cached
     if isinstance(grid, Grid):
         if zipped:
             raise ParameterError("give zipped axes inside the Grid, not beside it")
+        check_run_count(len(grid), 1)
         check_points(base, grid)
     else:
         grid = make_grid(grid, zipped, base)
-    seeds = check_seeds(seeds)
+    seeds = check_seeds(seeds, len(grid))
     check_target(target)
+    local = not (scheduler or scheduler_file or slurm_jobs or environment_scheduler())
+    check_sweep(base, grid, len(seeds), local=local,
+                workers=local_workers(n_workers, len(grid) * len(seeds)))
     where = Path(directory) if directory is not None else cache_dir()
     indices = list(grid.indices())
     jobs = [(index, seed, base.replace(**grid.point(index))) for index in indices

@@ -367,7 +367,7 @@ def plan_of(path: Path) -> Plan:
 def check_regeneration(plans: Sequence[Plan], workers: int, available: int | None = None) -> None:
     """Refuse (:class:`~tum2000.errors.BadInput`, before any work) a file whose
     runs, ``workers`` at a time, would not fit in this machine's memory."""
-    from tum2000.model.memory import _size, estimated_memory_bytes, machine_memory_bytes
+    from tum2000.model.memory import estimated_memory_bytes, machine_memory_bytes, size_text
 
     have = machine_memory_bytes() if available is None else available
     for plan in plans:
@@ -377,8 +377,8 @@ def check_regeneration(plans: Sequence[Plan], workers: int, available: int | Non
             raise BadInput(
                 f"{plan.path.name}: regenerating it runs networks of N_exc="
                 f"{largest['N_exc']}, N_inh={largest['N_inh']} ({max(1, min(workers, len(plan.seeds)))} "
-                f"at a time), needing about {_size(need)} of memory; this machine has "
-                f"{_size(have)} (use fewer --workers, or a machine with more memory)")
+                f"at a time), needing about {size_text(need)} of memory; this machine has "
+                f"{size_text(have)} (use fewer --workers, or a machine with more memory)")
 
 
 def fingerprints_of(plan: Plan, directory: str | os.PathLike | None = None,
