@@ -134,10 +134,11 @@ def seeds_of(args: argparse.Namespace) -> list[int]:
 def check_request(args: argparse.Namespace, base: "Parameters") -> None:
     """Everything about ``tum2000 sweep`` that is refused before any work and
     that :func:`tum2000.run_sweep` cannot see: a parameter both ``--set`` and
-    swept (after the grid's values are checked), the number of runs before any is listed, the
-    output's name, and where the sweep runs (:class:`ParameterError` or
+    swept (after the grid's values are checked), the number of runs before any is listed,
+    and where the sweep runs (:class:`ParameterError` or
     :class:`~tum2000.errors.BadInput`, exit status 2)."""
-    from tum2000.model.values import check_path_length, parse_assignments
+    from tum2000.model.values import parse_assignments
+    from tum2000.store.cache import check_location
     from tum2000.sweeps.bounds import check_run_count
     from tum2000.sweeps.cluster import check_where
     from tum2000.sweeps.grid import make_grid
@@ -151,8 +152,8 @@ def check_request(args: argparse.Namespace, base: "Parameters") -> None:
             raise ParameterError(f"{name} is both set (--set {name}={value}) and swept "
                                  f"(--grid/--grid-zip): give it in one of them")
     check_run_count(len(checked), seed_count(args), base, args.workers)
-    check_path_length(args.out, "--out")
     check_where(args.scheduler, args.scheduler_file, args.slurm)
+    check_location()  # every run goes through the dataset cache
 
 
 def run(args: argparse.Namespace, base: "Parameters") -> int:

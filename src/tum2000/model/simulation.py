@@ -23,7 +23,7 @@ from tum2000.errors import BadInput, IncompleteRun
 from tum2000.model.engine import run_on_target
 from tum2000.model.targets import check_target
 from tum2000.model.network import Network, draw_network
-from tum2000.model.parameters import PATHWAYS, Parameters, preset
+from tum2000.model.parameters import PATHWAYS, Parameters, check_seed, preset
 from tum2000.model.provenance import code_version, library_versions
 from tum2000.model.resources import reconstruct
 
@@ -106,8 +106,9 @@ def check_request(params: Parameters, seed: Any, target: str) -> None:
     the seed, the target and the estimated memory (:class:`BadInput`)."""
     from tum2000.model.memory import check_memory
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise BadInput(f"seed must be an integer >= 0, got {seed!r}")
+    check_seed(int(seed))  # the range a dataset can store
     check_target(target)
     check_memory(params)
 

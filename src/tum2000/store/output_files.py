@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tum2000.errors import BadInput
+from tum2000.model.values import check_path_length
 
 DATASET_SUFFIXES: tuple[str, ...] = (".nc",)
 NOTEBOOK_SUFFIXES: tuple[str, ...] = (".ipynb",)
@@ -51,6 +52,7 @@ def check_output(path: str | os.PathLike, kind: str, what: str = "output") -> Pa
     folder may be missing (it will be created), but the nearest existing folder
     above it must be a writable folder.
     """
+    check_path_length(path, what)
     path = Path(path)
     if path.is_dir():
         raise BadInput(f"{what} {path} is a folder, expected a file name")
@@ -66,6 +68,7 @@ def check_output(path: str | os.PathLike, kind: str, what: str = "output") -> Pa
 
 def check_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
     """Refuse an output folder that is a file or cannot be created or written."""
+    check_path_length(path, what)
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise BadInput(f"{what} {path} is a file, expected a folder")
