@@ -15,7 +15,9 @@ Stages (as ``tests/test_interruption.py`` uses them):
               or Brian2's run loop (its first progress report)
 ``replay``    the simulation finished, the replay of the synaptic resources next
 ``save``      every output's temporary file complete, none renamed yet
-``notebook``  a notebook's first code cell (after the parameters) executed
+``notebook``  a notebook's first code cell (after the parameters) executed; with
+              ``TUM2000_PAUSE_AFTER`` set, the first code cell whose source holds
+              that text (e.g. ``save_figure``: the notebook's figure is written)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 
 STAGE = os.environ.get("TUM2000_PAUSE_AT", "")
 MARKER = os.environ.get("TUM2000_PAUSE_MARKER", "")
+AFTER = os.environ.get("TUM2000_PAUSE_AFTER", "")
 WAIT_S = 300.0
 
 _paused: set[str] = set()
@@ -136,7 +139,7 @@ def _install_notebook() -> None:
                 on_cell_executed(cell, cell_index, execute_reply)
             tags = cell.metadata.get("tags", [])
             if cell.cell_type == "code" and "parameters" not in tags \
-                    and "injected-parameters" not in tags:
+                    and "injected-parameters" not in tags and AFTER in cell.source:
                 pause("notebook")  # in papermill's thread; the main thread takes the signal
         return execute_notebook(*args, on_cell_executed=after_cell, **kwargs)
 

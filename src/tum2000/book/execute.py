@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from tum2000.store.atomic import atomic_path, restorable_folder
+from tum2000.store.atomic import atomic_path, owned_prefix, remove_stale, restorable_folder
 from tum2000.config import book_environment
 from tum2000.errors import BookError, Interrupted, NotebookCancelled
 
@@ -43,6 +43,11 @@ from tum2000.book.layout import EXECUTED, SOURCE, find_notebook, find_root, root
 from tum2000.book.parameters import check_parameters, plan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+KERNEL_PREFIX = "tum2000-kernel-"
+"""Private temporary folder of a run's kernels (connection file, sockets), with
+the process id: ``tum2000-kernel-<pid>-*``."""
+NOTEBOOK_PREFIX = "tum2000-notebook-"
+"""Private temporary folder papermill writes the executed notebook into."""
 KERNEL_START_TIMEOUT_S = 120
 INTERRUPT_GRACE_S = 20.0
 """How long an interrupted kernel may take to clean up before it is killed."""
@@ -121,8 +126,12 @@ def _manager_class(run: _Run):
 
         def __init__(self, **kwargs: Any):
             super().__init__(**kwargs)
-            if self.transport == "ipc":  # sockets in a private folder, removed after the run
-                self.ip = str(run.sockets / "kernel")
+            # The connection file (it holds the kernel's key) and the sockets in a
+            # private folder, removed after the run whatever happens; by default
+            # the file would be /tmp/tmpXXXX.json, left behind by a killed kernel.
+            self.connection_file = str(run.sockets / f"kernel-{len(run.managers)}.json")
+            if self.transport == "ipc":
+                self.ip = str(run.sockets / f"kernel-{len(run.managers)}")
             run.managers.append(self)
 
         @property
@@ -133,11 +142,15 @@ def _manager_class(run: _Run):
 
 
 def _signal_kernels(run: _Run, signum: int) -> None:
+    """Send ``signum`` to every kernel: SIGINT to the kernel process alone (its
+    cell stops and cleans up, e.g. closes a Dask cluster, whose processes share
+    the kernel's process group and would print tracebacks of their own);
+    anything else to the kernel's whole process group."""
     for manager in run.managers:
         provisioner = getattr(manager, "provisioner", None)
         pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
         with contextlib.suppress(OSError, TypeError):
-            if pgid:
+            if pgid and signum != signal.SIGINT:
                 os.killpg(pgid, signum)
             elif pid:
                 os.kill(pid, signum)
@@ -179,8 +192,12 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
             run.kernel_line = ""
 
 
+    # The kernel starts in ``cwd`` (nbclient's resources); papermill's own ``cwd``
+    # would chdir this whole process while the notebook runs, and every relative
+    # path of the main thread (the output's folder) would point elsewhere.
     papermill.execute_notebook(
-        str(source), str(target), parameters=dict(values), cwd=str(cwd),
+        str(source), str(target), parameters=dict(values),
+        resources={"metadata": {"path": str(cwd)}},
         progress_bar=False, log_output=log_output, start_timeout=KERNEL_START_TIMEOUT_S,
         stdout_file=_LastLine(run), stderr_file=_LastLine(run),
         kernel_manager_class=_manager_class(run), on_notebook_start=on_notebook_start,
@@ -195,7 +212,7 @@ def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cw
     import shutil
     import tempfile
 
-    run = _Run(Path(tempfile.mkdtemp(prefix="tum2000-kernel-")), env=dict(env))
+    run = _Run(Path(tempfile.mkdtemp(prefix=owned_prefix(KERNEL_PREFIX))), env=dict(env))
     try:
         _run_in_thread(run, source, values, target, cwd, progress, log_output, label)
     finally:
@@ -267,11 +284,14 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
 
     import papermill
 
+    source, output = Path(source).absolute(), Path(output).absolute()
     failed = output.with_suffix(".failed.ipynb")
     started = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)
+    for prefix in (KERNEL_PREFIX, NOTEBOOK_PREFIX):  # left by killed runs (SIGKILL)
+        remove_stale(tempfile.gettempdir(), prefix)
     with restorable_folder(output.parent, keep=lambda path: path == failed), \
-            tempfile.TemporaryDirectory(prefix="tum2000-notebook-") as private:
+            tempfile.TemporaryDirectory(prefix=owned_prefix(NOTEBOOK_PREFIX)) as private:
         result = Path(private) / output.name
         try:
             _execute_in_thread(source, values, result, output.parent, progress, log_output,
