@@ -235,3 +235,23 @@ def test_run_killed_then_the_next_run_cleans_up(tmp_path):
     after = _listing(work)
     assert {path: digest for path, digest in after.items() if path in before} == before
     assert _leftovers(tmp_path, work) == []
+
+
+def test_run_interrupted_with_a_dask_cluster_running_is_quiet(tmp_path):
+    """SIGTERM while a notebook's kernel runs a local Dask cluster: the kernel
+    alone is interrupted and closes its cluster; no worker prints a traceback."""
+    work = tmp_path / "work"
+    work.mkdir()
+    env = _private_env(tmp_path)
+    short = ["--set", "short_burn_in_ms=100", "--set", "short_duration_ms=300",
+             "--set", "dt_values_ms=[1.0]", "--set", "fine_dt_ms=0.1",
+             "--set", "n_convergence_seeds=2", "--set", "n_seeds=2"]
+    status, stderr = _interrupt(["run", "reproducibility", "--root", str(ROOT), *SHORT, *short],
+                                "dask", "SIGTERM", tmp_path, work, env)
+    assert status == 130
+    _check_message(stderr, "SIGTERM")
+    assert _listing(work) == {}
+    # Dask's shared scratch folder (two lock files; every Dask run leaves it,
+    # interrupted or not) is Dask's, configured by dask.config: not a leftover.
+    left = _leftovers(tmp_path, work)
+    assert [path for path in left if Path(path).name != "dask-scratch-space"] == []

@@ -18,6 +18,8 @@ Stages (as ``tests/test_interruption.py`` uses them):
 ``notebook``  a notebook's first code cell (after the parameters) executed; with
               ``TUM2000_PAUSE_AFTER`` set, the first code cell whose source holds
               that text (e.g. ``save_figure``: the notebook's figure is written)
+``dask``      in a notebook's kernel, a local Dask cluster started (its worker
+              processes running), before its workers are set up
 """
 
 from __future__ import annotations
@@ -151,8 +153,14 @@ def _install_notebook() -> None:
     execute._signal_kernels = released_then_signalled
 
 
+def _install_dask() -> None:
+    import tum2000.sweeps.cluster as cluster
+
+    _before(cluster.Brian2WorkerSetup, "__init__", "dask")
+
+
 _INSTALLERS = {"startup": _install_startup, "run": _install_run, "replay": _install_replay,
-               "save": _install_save, "notebook": _install_notebook}
+               "save": _install_save, "notebook": _install_notebook, "dask": _install_dask}
 
 if STAGE:
     try:

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from tum2000.store.atomic import atomic_path, owned_prefix, remove_stale, restorable_folder
+from tum2000.store.atomic import (atomic_path, missing_parents, owned_prefix, remove_stale,
+                                  restorable_folder)
 from tum2000.config import book_environment
 from tum2000.errors import BookError, Interrupted, NotebookCancelled
 
@@ -279,17 +280,36 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
     ``root``: the book the notebook belongs to (its kernel reads that book's
     stored data, wherever the notebook runs).
     """
+    import tempfile
+
+    source, output = Path(source).absolute(), Path(output).absolute()
+    failed = output.with_suffix(".failed.ipynb")
+    started = time.perf_counter()
+    for prefix in (KERNEL_PREFIX, NOTEBOOK_PREFIX):  # left by killed runs (SIGKILL)
+        remove_stale(tempfile.gettempdir(), prefix)
+    created = missing_parents(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _execute_into(source, values, output, failed, progress, log_output, metadata, label,
+                      root, started)
+    except BaseException:
+        for folder in reversed(created):  # made for this output: gone again if empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    failed.unlink(missing_ok=True)
+    return output
+
+
+def _execute_into(source: Path, values: Mapping[str, Any], output: Path, failed: Path,
+                  progress: bool, log_output: bool, metadata: Mapping[str, Any] | None,
+                  label: str | None, root: Path | None, started: float) -> None:
+    """:func:`execute`'s work, inside the output's restorable folder."""
     import shutil
     import tempfile
 
     import papermill
 
-    source, output = Path(source).absolute(), Path(output).absolute()
-    failed = output.with_suffix(".failed.ipynb")
-    started = time.perf_counter()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    for prefix in (KERNEL_PREFIX, NOTEBOOK_PREFIX):  # left by killed runs (SIGKILL)
-        remove_stale(tempfile.gettempdir(), prefix)
     with restorable_folder(output.parent, keep=lambda path: path == failed), \
             tempfile.TemporaryDirectory(prefix=owned_prefix(NOTEBOOK_PREFIX)) as private:
         result = Path(private) / output.name
@@ -311,8 +331,6 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
                                        "seconds": round(time.perf_counter() - started, 1)})
         with atomic_path(output) as tmp:
             shutil.copyfile(result, tmp)
-    failed.unlink(missing_ok=True)
-    return output
 
 
 def _keep_failed(result: Path, failed: Path) -> bool:
