@@ -136,7 +136,8 @@ def test_run_interrupted_inside_the_kernels_simulation(tmp_path):
     assert not list((tmp_path / "cache").glob("*"))  # the cut-short run is not cached
 
 
-def test_book_interrupted_keeps_the_previous_executed_notebook(tmp_path):
+@pytest.mark.parametrize("signame", SIGNALS)
+def test_book_interrupted_keeps_the_previous_executed_notebook(signame, tmp_path):
     root = tmp_path / "book_root"
     root.mkdir()
     for name in ("_config.yml", "_toc.yml"):
@@ -147,11 +148,12 @@ def test_book_interrupted_keeps_the_previous_executed_notebook(tmp_path):
     executed.mkdir()
     (executed / "intro.ipynb").write_text('{"previous": "good result"}')
     before = _listing(root)
-    status, stderr = _interrupt(["book", "--quick", "--root", str(root)], "notebook", "SIGINT",
-                                tmp_path, root, {"TUM2000_CACHE": str(tmp_path / "cache")})
+    status, stderr = _interrupt(["book", "--quick", "--root", str(root)], "notebook", signame,
+                                tmp_path, root, _private_env(tmp_path))
     assert status == 130
     lines = [line for line in stderr.strip().splitlines() if line.startswith("interrupted")]
-    assert lines == [MESSAGE.format("SIGINT")] and "Traceback" not in stderr
+    assert lines == [MESSAGE.format(signame)] and "Traceback" not in stderr
+    assert _leftovers(tmp_path, root) == []
     after = _listing(root)
     # Only the copies of the book's pages (made before any notebook ran) are new.
     new = {path for path in after if path not in before}

@@ -76,6 +76,7 @@ class _Run:
     env: dict = field(default_factory=dict)  # added to the kernel's environment
     managers: list = field(default_factory=list)
     cancelled: bool = False
+    kernel_output: Any = None    # the kernels' own stdout/stderr (a file in ``sockets``)
     # What the kernel is doing, for the progress lines of a long notebook:
     code_cells: int = 0          # code cells in the notebook
     code_cell: int = 0           # the code cell being executed (1-based)
@@ -134,6 +135,16 @@ def _manager_class(run: _Run):
             if self.transport == "ipc":
                 self.ip = str(run.sockets / f"kernel-{len(run.managers)}")
             run.managers.append(self)
+
+        async def start_kernel(self, **kwargs: Any):
+            # What the kernel process (and its children: Dask workers, compilers)
+            # writes to its own stdout/stderr goes to a file, shown after the
+            # notebook ends; an interruption drops it (asyncio's and Dask's
+            # shutdown noise would otherwise follow our last line).
+            if run.kernel_output is not None:
+                kwargs.setdefault("stdout", run.kernel_output)
+                kwargs.setdefault("stderr", run.kernel_output)
+            return await super().start_kernel(**kwargs)
 
         @property
         def kernel_spec(self):  # the registered kernels do not matter
@@ -215,9 +226,32 @@ def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cw
 
     run = _Run(Path(tempfile.mkdtemp(prefix=owned_prefix(KERNEL_PREFIX))), env=dict(env))
     try:
+        run.kernel_output = open(run.sockets / "kernel-output.log", "w+b")
         _run_in_thread(run, source, values, target, cwd, progress, log_output, label)
+    except KeyboardInterrupt:
+        raise  # the kernel's last words are not for the reader
+    except BaseException:
+        _show_kernel_output(run)
+        raise
+    else:
+        _show_kernel_output(run)
     finally:
+        if run.kernel_output is not None:
+            run.kernel_output.close()
         shutil.rmtree(run.sockets, ignore_errors=True)
+
+
+def _show_kernel_output(run: _Run) -> None:
+    """Copy what the kernel processes wrote to their stdout/stderr to our stderr."""
+    if run.kernel_output is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        run.kernel_output.flush()
+        run.kernel_output.seek(0)
+        text = run.kernel_output.read()
+        if text:
+            sys.stderr.write(text.decode(errors="replace"))
+            sys.stderr.flush()
 
 
 def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
