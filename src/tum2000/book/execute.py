@@ -15,7 +15,14 @@ Guarantees:
   the notebook's cells wrote in its folder are removed, files they replaced are
   restored (:func:`tum2000.store.atomic.restorable_folder`): the folder is left as it
   was found. (Simulations that finished before the interruption stay in the
-  dataset cache: they are complete.)
+  dataset cache: they are complete.) The kernel alone gets the SIGINT, not its
+  process group: a cell's Dask cluster is closed by the cell, quietly;
+* the kernel's connection file (it holds the kernel's key), its sockets and what
+  the kernel process writes to its own stdout/stderr live in a private folder
+  ``tum2000-kernel-<pid>-*`` removed after the run; papermill writes into
+  ``tum2000-notebook-<pid>-*``. A run killed outright (SIGKILL) cannot clean up:
+  the next run removes such folders whose process is gone, and undoes what the
+  killed run did in the output's folder (its backup records the folder's state).
 
 Papermill runs in a worker thread: the main thread keeps receiving signals
 (nbclient would otherwise replace the process's SIGINT/SIGTERM handlers).
