@@ -15,7 +15,11 @@ Stages (as ``tests/test_interruption.py`` uses them):
               or Brian2's run loop (its first progress report)
 ``replay``    the simulation finished, the replay of the synaptic resources next
 ``save``      every output's temporary file complete, none renamed yet
-``notebook``  a notebook's first code cell (after the parameters) executed
+``notebook``  a notebook's first code cell (after the parameters) executed; with
+              ``TUM2000_PAUSE_AFTER`` set, the first code cell whose source holds
+              that text (e.g. ``save_figure``: the notebook's figure is written)
+``dask``      in a notebook's kernel, a local Dask cluster started (its worker
+              processes running), before its workers are set up
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import time
 
 STAGE = os.environ.get("TUM2000_PAUSE_AT", "")
 MARKER = os.environ.get("TUM2000_PAUSE_MARKER", "")
+AFTER = os.environ.get("TUM2000_PAUSE_AFTER", "")
 WAIT_S = 300.0
 
 _paused: set[str] = set()
@@ -136,7 +141,7 @@ def _install_notebook() -> None:
                 on_cell_executed(cell, cell_index, execute_reply)
             tags = cell.metadata.get("tags", [])
             if cell.cell_type == "code" and "parameters" not in tags \
-                    and "injected-parameters" not in tags:
+                    and "injected-parameters" not in tags and AFTER in cell.source:
                 pause("notebook")  # in papermill's thread; the main thread takes the signal
         return execute_notebook(*args, on_cell_executed=after_cell, **kwargs)
 
@@ -148,8 +153,14 @@ def _install_notebook() -> None:
     execute._signal_kernels = released_then_signalled
 
 
+def _install_dask() -> None:
+    import tum2000.sweeps.cluster as cluster
+
+    _before(cluster.Brian2WorkerSetup, "__init__", "dask")
+
+
 _INSTALLERS = {"startup": _install_startup, "run": _install_run, "replay": _install_replay,
-               "save": _install_save, "notebook": _install_notebook}
+               "save": _install_save, "notebook": _install_notebook, "dask": _install_dask}
 
 if STAGE:
     try:

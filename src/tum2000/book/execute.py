@@ -15,7 +15,14 @@ Guarantees:
   the notebook's cells wrote in its folder are removed, files they replaced are
   restored (:func:`tum2000.store.atomic.restorable_folder`): the folder is left as it
   was found. (Simulations that finished before the interruption stay in the
-  dataset cache: they are complete.)
+  dataset cache: they are complete.) The kernel alone gets the SIGINT, not its
+  process group: a cell's Dask cluster is closed by the cell, quietly;
+* the kernel's connection file (it holds the kernel's key), its sockets and what
+  the kernel process writes to its own stdout/stderr live in a private folder
+  ``tum2000-kernel-<pid>-*`` removed after the run; papermill writes into
+  ``tum2000-notebook-<pid>-*``. A run killed outright (SIGKILL) cannot clean up:
+  the next run removes such folders whose process is gone, and undoes what the
+  killed run did in the output's folder (its backup records the folder's state).
 
 Papermill runs in a worker thread: the main thread keeps receiving signals
 (nbclient would otherwise replace the process's SIGINT/SIGTERM handlers).
@@ -35,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from tum2000.store.atomic import atomic_path, restorable_folder
+from tum2000.store.atomic import (atomic_path, missing_parents, owned_prefix, remove_stale,
+                                  restorable_folder)
 from tum2000.config import book_environment
 from tum2000.errors import BookError, Interrupted, NotebookCancelled
 
@@ -43,6 +51,11 @@ from tum2000.book.layout import EXECUTED, SOURCE, find_notebook, find_root, root
 from tum2000.book.parameters import check_parameters, plan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+KERNEL_PREFIX = "tum2000-kernel-"
+"""Private temporary folder of a run's kernels (connection file, sockets), with
+the process id: ``tum2000-kernel-<pid>-*``."""
+NOTEBOOK_PREFIX = "tum2000-notebook-"
+"""Private temporary folder papermill writes the executed notebook into."""
 KERNEL_START_TIMEOUT_S = 120
 INTERRUPT_GRACE_S = 20.0
 """How long an interrupted kernel may take to clean up before it is killed."""
@@ -70,6 +83,7 @@ class _Run:
     env: dict = field(default_factory=dict)  # added to the kernel's environment
     managers: list = field(default_factory=list)
     cancelled: bool = False
+    kernel_output: Any = None    # the kernels' own stdout/stderr (a file in ``sockets``)
     # What the kernel is doing, for the progress lines of a long notebook:
     code_cells: int = 0          # code cells in the notebook
     code_cell: int = 0           # the code cell being executed (1-based)
@@ -121,9 +135,23 @@ def _manager_class(run: _Run):
 
         def __init__(self, **kwargs: Any):
             super().__init__(**kwargs)
-            if self.transport == "ipc":  # sockets in a private folder, removed after the run
-                self.ip = str(run.sockets / "kernel")
+            # The connection file (it holds the kernel's key) and the sockets in a
+            # private folder, removed after the run whatever happens; by default
+            # the file would be /tmp/tmpXXXX.json, left behind by a killed kernel.
+            self.connection_file = str(run.sockets / f"kernel-{len(run.managers)}.json")
+            if self.transport == "ipc":
+                self.ip = str(run.sockets / f"kernel-{len(run.managers)}")
             run.managers.append(self)
+
+        async def start_kernel(self, **kwargs: Any):
+            # What the kernel process (and its children: Dask workers, compilers)
+            # writes to its own stdout/stderr goes to a file, shown after the
+            # notebook ends; an interruption drops it (asyncio's and Dask's
+            # shutdown noise would otherwise follow our last line).
+            if run.kernel_output is not None:
+                kwargs.setdefault("stdout", run.kernel_output)
+                kwargs.setdefault("stderr", run.kernel_output)
+            return await super().start_kernel(**kwargs)
 
         @property
         def kernel_spec(self):  # the registered kernels do not matter
@@ -133,11 +161,15 @@ def _manager_class(run: _Run):
 
 
 def _signal_kernels(run: _Run, signum: int) -> None:
+    """Send ``signum`` to every kernel: SIGINT to the kernel process alone (its
+    cell stops and cleans up, e.g. closes a Dask cluster, whose processes share
+    the kernel's process group and would print tracebacks of their own);
+    anything else to the kernel's whole process group."""
     for manager in run.managers:
         provisioner = getattr(manager, "provisioner", None)
         pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
         with contextlib.suppress(OSError, TypeError):
-            if pgid:
+            if pgid and signum != signal.SIGINT:
                 os.killpg(pgid, signum)
             elif pid:
                 os.kill(pid, signum)
@@ -179,8 +211,12 @@ def _papermill(source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
             run.kernel_line = ""
 
 
+    # The kernel starts in ``cwd`` (nbclient's resources); papermill's own ``cwd``
+    # would chdir this whole process while the notebook runs, and every relative
+    # path of the main thread (the output's folder) would point elsewhere.
     papermill.execute_notebook(
-        str(source), str(target), parameters=dict(values), cwd=str(cwd),
+        str(source), str(target), parameters=dict(values),
+        resources={"metadata": {"path": str(cwd)}},
         progress_bar=False, log_output=log_output, start_timeout=KERNEL_START_TIMEOUT_S,
         stdout_file=_LastLine(run), stderr_file=_LastLine(run),
         kernel_manager_class=_manager_class(run), on_notebook_start=on_notebook_start,
@@ -195,11 +231,34 @@ def _execute_in_thread(source: Path, values: Mapping[str, Any], target: Path, cw
     import shutil
     import tempfile
 
-    run = _Run(Path(tempfile.mkdtemp(prefix="tum2000-kernel-")), env=dict(env))
+    run = _Run(Path(tempfile.mkdtemp(prefix=owned_prefix(KERNEL_PREFIX))), env=dict(env))
     try:
+        run.kernel_output = open(run.sockets / "kernel-output.log", "w+b")
         _run_in_thread(run, source, values, target, cwd, progress, log_output, label)
+    except KeyboardInterrupt:
+        raise  # the kernel's last words are not for the reader
+    except BaseException:
+        _show_kernel_output(run)
+        raise
+    else:
+        _show_kernel_output(run)
     finally:
+        if run.kernel_output is not None:
+            run.kernel_output.close()
         shutil.rmtree(run.sockets, ignore_errors=True)
+
+
+def _show_kernel_output(run: _Run) -> None:
+    """Copy what the kernel processes wrote to their stdout/stderr to our stderr."""
+    if run.kernel_output is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        run.kernel_output.flush()
+        run.kernel_output.seek(0)
+        text = run.kernel_output.read()
+        if text:
+            sys.stderr.write(text.decode(errors="replace"))
+            sys.stderr.flush()
 
 
 def _run_in_thread(run: _Run, source: Path, values: Mapping[str, Any], target: Path, cwd: Path,
@@ -262,16 +321,38 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
     ``root``: the book the notebook belongs to (its kernel reads that book's
     stored data, wherever the notebook runs).
     """
+    import tempfile
+
+    source, output = Path(source).absolute(), Path(output).absolute()
+    failed = output.with_suffix(".failed.ipynb")
+    started = time.perf_counter()
+    for prefix in (KERNEL_PREFIX, NOTEBOOK_PREFIX):  # left by killed runs (SIGKILL)
+        remove_stale(tempfile.gettempdir(), prefix)
+    created = missing_parents(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _execute_into(source, values, output, failed, progress, log_output, metadata, label,
+                      root, started)
+    except BaseException:
+        for folder in reversed(created):  # made for this output: gone again if empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    failed.unlink(missing_ok=True)
+    return output
+
+
+def _execute_into(source: Path, values: Mapping[str, Any], output: Path, failed: Path,
+                  progress: bool, log_output: bool, metadata: Mapping[str, Any] | None,
+                  label: str | None, root: Path | None, started: float) -> None:
+    """:func:`execute`'s work, inside the output's restorable folder."""
     import shutil
     import tempfile
 
     import papermill
 
-    failed = output.with_suffix(".failed.ipynb")
-    started = time.perf_counter()
-    output.parent.mkdir(parents=True, exist_ok=True)
     with restorable_folder(output.parent, keep=lambda path: path == failed), \
-            tempfile.TemporaryDirectory(prefix="tum2000-notebook-") as private:
+            tempfile.TemporaryDirectory(prefix=owned_prefix(NOTEBOOK_PREFIX)) as private:
         result = Path(private) / output.name
         try:
             _execute_in_thread(source, values, result, output.parent, progress, log_output,
@@ -291,8 +372,6 @@ def execute(source: Path, values: Mapping[str, Any], output: Path, *, progress: 
                                        "seconds": round(time.perf_counter() - started, 1)})
         with atomic_path(output) as tmp:
             shutil.copyfile(result, tmp)
-    failed.unlink(missing_ok=True)
-    return output
 
 
 def _keep_failed(result: Path, failed: Path) -> bool:

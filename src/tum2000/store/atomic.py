@@ -143,18 +143,119 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 BACKUP_PREFIX = ".tum2000-backup-"
+MANIFEST = "before.json"
+"""In a backup folder: what the folder held before the block (name -> inode);
+removed first when the block succeeds, so a backup with it was left by a run
+that did not finish. The hard links are in the backup's ``files`` folder."""
 
 
-def _entries(folder: Path, skip: Path) -> dict[str, os.stat_result]:
+def owned_prefix(prefix: str) -> str:
+    """``prefix`` followed by this process's id and a dash: a temporary name that
+    :func:`remove_stale` recognises once the process is gone."""
+    return f"{prefix}{os.getpid()}-"
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process ``pid`` exists (one of another user counts as existing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def stale_entries(folder: str | os.PathLike, prefix: str) -> list[Path]:
+    """Entries of ``folder`` named ``prefix<pid>-...`` (see :func:`owned_prefix`),
+    owned by this user, whose process is gone: left by a killed run."""
+    found = []
+    with contextlib.suppress(OSError), os.scandir(folder) as listing:
+        for entry in listing:
+            match = re.match(re.escape(prefix) + r"(\d+)-", entry.name)
+            if match is None or int(match.group(1)) == os.getpid():
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_uid == os.getuid() \
+                        and process_gone(int(match.group(1))):
+                    found.append(Path(entry.path))
+    return found
+
+
+def remove_stale(folder: str | os.PathLike, prefix: str) -> list[Path]:
+    """Remove what :func:`stale_entries` finds (folders and files); return them."""
+    import shutil
+
+    stale = stale_entries(folder, prefix)
+    for path in stale:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return stale
+
+
+def _entries(folder: Path) -> dict[str, os.stat_result]:
     """Files and folders directly in ``folder`` (not below: a notebook writes in
-    its own folder, and the folder may be a large one, such as a home folder)."""
+    its own folder, and the folder may be a large one, such as a home folder),
+    except the backups of :func:`restorable_folder`."""
     found = {}
     with os.scandir(folder) as listing:
         for entry in listing:
-            if entry.name != skip.name:
+            if not entry.name.startswith(BACKUP_PREFIX):
                 with contextlib.suppress(OSError):
                     found[entry.name] = entry.stat(follow_symlinks=False)
     return found
+
+
+def _restore(folder: Path, backup: Path, before: dict[str, int], keep) -> None:
+    """Put ``folder`` back as ``before`` (name -> inode) says it was: remove what is
+    new, bring back from ``backup`` what was replaced or deleted. Best effort per
+    entry: one that cannot be restored does not stop the others."""
+    import shutil
+    import stat
+
+    backup = backup / "files"
+    after = _entries(folder)
+    for name, info in after.items():
+        path = folder / name
+        if keep(path):
+            continue
+        with contextlib.suppress(OSError):
+            if name not in before:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            elif info.st_ino != before[name] and (backup / name).exists():
+                os.replace(backup / name, path)
+    for name in set(before) - set(after):
+        with contextlib.suppress(OSError):
+            if (backup / name).exists() and not keep(folder / name):
+                os.replace(backup / name, folder / name)
+
+
+def recover_folder(folder: str | os.PathLike) -> list[Path]:
+    """Undo what runs killed inside :func:`restorable_folder` (SIGKILL, a power
+    cut) left in ``folder``: the folder is put back as it was before them and
+    their backups are removed. Return the backups found."""
+    import json
+    import shutil
+
+    folder = Path(folder)
+    stale = stale_entries(folder, BACKUP_PREFIX)
+    for backup in stale:
+        try:
+            before = {str(k): int(v) for k, v in
+                      json.loads((backup / MANIFEST).read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            before = None  # the run had finished (or not begun): nothing to undo
+        if before is not None:
+            with deferred_signals():
+                _restore(folder, backup, before, lambda path: False)
+        shutil.rmtree(backup, ignore_errors=True)
+    return stale
 
 
 @contextlib.contextmanager
@@ -169,38 +270,33 @@ def restorable_folder(folder: str | os.PathLike, keep=lambda path: False) -> Ite
     which write in the notebook's folder. A file rewritten in place (same
     inode, e.g. ``open(path, "w")``) cannot be restored; tum2000's own writes
     (:func:`atomic_path`, :func:`tum2000.save`, :func:`tum2000.plotting.figure1.save_figure`)
-    replace files whole and can.
+    replace files whole and can. The backup folder (``.tum2000-backup-<pid>-*``)
+    records what the folder held; if the process is killed (SIGKILL), the
+    next block in the same folder undoes the killed one first
+    (:func:`recover_folder`).
     """
+    import json
     import shutil
     import stat
 
-    folder = Path(folder)
+    folder = Path(folder).absolute()
     folder.mkdir(parents=True, exist_ok=True)
-    backup = Path(tempfile.mkdtemp(prefix=BACKUP_PREFIX, dir=folder))
-    before = _entries(folder, backup)
-    for name, info in before.items():
-        if stat.S_ISREG(info.st_mode):
-            with contextlib.suppress(OSError):
-                os.link(folder / name, backup / name, follow_symlinks=False)
+    recover_folder(folder)
+    backup = Path(tempfile.mkdtemp(prefix=owned_prefix(BACKUP_PREFIX), dir=folder))
     try:
-        yield folder
-    except BaseException:
-        with deferred_signals():
-            after = _entries(folder, backup)
-            for name, info in after.items():
-                path = folder / name
-                if keep(path):
-                    continue
-                if name not in before:
-                    if stat.S_ISDIR(info.st_mode):
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        path.unlink(missing_ok=True)
-                elif info.st_ino != before[name].st_ino and (backup / name).exists():
-                    os.replace(backup / name, path)
-            for name in set(before) - set(after):
-                if (backup / name).exists() and not keep(folder / name):
-                    os.replace(backup / name, folder / name)
-        raise
+        (backup / "files").mkdir()
+        before = {name: info.st_ino for name, info in _entries(folder).items()}
+        for name in before:
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(folder / name).st_mode):
+                    os.link(folder / name, backup / "files" / name, follow_symlinks=False)
+        (backup / MANIFEST).write_text(json.dumps(before))
+        try:
+            yield folder
+        except BaseException:
+            with deferred_signals():
+                _restore(folder, backup, before, keep)
+            raise
+        (backup / MANIFEST).unlink()  # done: a kill from here on leaves nothing to undo
     finally:
         shutil.rmtree(backup, ignore_errors=True)
