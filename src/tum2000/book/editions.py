@@ -1,13 +1,13 @@
 """Where each edition of the book goes: no edition overwrites another's output.
 
-=====================================  ==========================================  =====================================
-book                                   executed notebooks                          HTML
-=====================================  ==========================================  =====================================
-published (``tum2000 book``)           ``book/_executed``                          ``_build/html``
-student (``--student``)                stripped copy in ``_build/student/source``  ``_build/student/html``
-variant (``--parameters my.yml``)      ``_build/variant-my/source/book/_executed``  ``_build/variant-my/html``
-student edition of a variant           stripped copy in ``.../student/source``     ``_build/variant-my/student/html``
-=====================================  ==========================================  =====================================
+=================================  ==================================================  =========================================
+book                               executed notebooks                                  HTML
+=================================  ==================================================  =========================================
+published (``tum2000 book``)       ``book/_executed``                                  ``_build/html``
+student (``--student``)            stripped copy in ``_build/student/source``          ``_build/student/html``
+variant (``--parameters my.yml``)  ``_build/variant-my-<hash>/source/book/_executed``  ``_build/variant-my-<hash>/html``
+student edition of a variant       stripped copy in ``.../student/source``             ``_build/variant-my-<hash>/student/html``
+=================================  ==================================================  =========================================
 
 A variant is any build with other notebook parameters than the published
 book's: a parameter file (named after its stem and a hash of its path),
