@@ -132,8 +132,10 @@ def simulate_args(out: Path, *sets: str, preset: str = "default",
 
 def scaled(n: int) -> list[str]:
     """N neurons (80 % excitatory) with the default in-degree (p = 0.1 at N = 500)."""
-    n_exc = int(round(0.8 * n))
-    return [f"N_exc={n_exc}", f"N_inh={n - n_exc}", f"p_connect={0.1 * 500 / n!r}"]
+    from tum2000.sweeps.grid import fixed_in_degree_axis
+
+    axis = fixed_in_degree_axis([n], 0.1 * 500)
+    return [f"{name}={values[0]!r}" for name, values in axis.items()]
 
 
 def reference_runs(work: Path, repeats: int, cold: bool) -> tuple[Measurement | None, ...]:

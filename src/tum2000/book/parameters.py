@@ -228,13 +228,17 @@ def _instructor_sets(v: Mapping[str, Any]) -> ModelSets:
 
 def _exploration_sets(v: Mapping[str, Any]) -> ModelSets:
     # The sizes go up to tens of thousands of neurons: each must fit in memory.
-    # (The notebook derives 80 % excitatory and p = in-degree / N; see its sizes_axis.)
+    # The notebook builds them with the same function.
+    from tum2000.sweeps.grid import fixed_in_degree_axis
+
     published = notebook_parameters("default")
     in_degree = published["p_connect"] * published.N
-    sizes = [(f"its network of N = {n} at a fixed in-degree ({key})",
-              {"N_exc": round(0.8 * n), "N_inh": n - round(0.8 * n),
-               "p_connect": min(1.0, in_degree / n)})
-             for key in ("size_values", "scaling_sizes") for n in v[key]]
+    sizes = []
+    for key in ("size_values", "scaling_sizes"):
+        axis = fixed_in_degree_axis(v[key], in_degree)
+        sizes += [(f"its network of N = {n} at a fixed in-degree ({key})",
+                   {name: values[i] for name, values in axis.items()})
+                  for i, n in enumerate(v[key])]
     dense = [(f"its network of N = {n} at p = 0.1 (dense_sizes)",
               {"N_exc": round(0.8 * n), "N_inh": n - round(0.8 * n)}) for n in v["dense_sizes"]]
     spreads = [(f"its run at I_b_spread_mV = {w:g} (spread_values_mV, spread_durations_ms)",

@@ -107,6 +107,21 @@ def _coerce_values(name: str, values: Sequence[Any], unique: bool = True) -> tup
     return coerced
 
 
+def fixed_in_degree_axis(sizes: Sequence[int], in_degree: float,
+                         excitatory_fraction: float = 0.8) -> dict[str, list[Any]]:
+    """A zipped grid axis of network sizes N at a fixed in-degree K.
+
+    ``N_exc = round(0.8 N)``, ``N_inh = N - N_exc`` and ``p_connect = min(1,
+    K / N)``, so that every neuron keeps K presynaptic partners on average and
+    its mean input stays the same as N grows (the exploration chapter's size
+    series; the paper's network is N = 500, K = 0.1 x 500 = 50). Pass it to
+    :func:`make_grid` as one of ``zipped``.
+    """
+    n_exc = [int(round(excitatory_fraction * n)) for n in sizes]
+    return {"N_exc": n_exc, "N_inh": [int(n) - e for n, e in zip(sizes, n_exc)],
+            "p_connect": [min(1.0, in_degree / n) for n in sizes]}
+
+
 def make_grid(grid: Mapping[str, Sequence[Any]] | None = None,
               zipped: Sequence[Mapping[str, Sequence[Any]]] = (),
               base: Parameters | None = None) -> Grid:
@@ -176,4 +191,4 @@ def parse_values(text: str) -> tuple[str, list[str]]:
     return name, items
 
 
-__all__ = ["Axis", "Grid", "check_points", "make_grid", "parse_values"]
+__all__ = ["fixed_in_degree_axis", "Axis", "Grid", "check_points", "make_grid", "parse_values"]
