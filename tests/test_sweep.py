@@ -208,3 +208,20 @@ def test_the_local_cluster_listens_on_loopback_only():
                      if c.status == psutil.CONN_LISTEN]
         assert len(listening) >= 3  # scheduler, its HTTP server, the worker
         assert {address.ip for address in listening} == {"127.0.0.1"}
+
+
+def test_a_local_cluster_leaves_nothing_in_the_temporary_folder(tmp_path):
+    """Dask's scratch space (its lock files) goes to a folder tum2000 removes."""
+    import subprocess
+    import sys
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    code = ("from tum2000.sweeps.cluster import dask_client\n"
+            "if __name__ == '__main__':\n"
+            "    with dask_client(n_workers=1) as connection:\n"
+            "        assert connection.client.submit(sum, [1, 2]).result() == 3\n")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "TMPDIR": str(temporary)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert list(temporary.iterdir()) == []

@@ -27,7 +27,9 @@ import contextlib
 import importlib.util
 import os
 import re
+import shutil
 import signal
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -190,9 +192,12 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
     """A connected Dask client (see the module's docstring for the choice);
     a cluster started here is closed on exit, also on Ctrl-C. ``brian2_workers``:
     the workers import Brian2 up front (:class:`Brian2WorkerSetup`)."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
     cluster = None
+    scratch: Path | None = None
+    settings = contextlib.ExitStack()
     address = scheduler or None
     try:
         if address:
@@ -213,12 +218,16 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
             description = f"scheduler {address} ({config.SCHEDULER_VAR})"
         else:
             workers = max(1, n_workers or os.cpu_count() or 1)
+            # Dask's scratch space (its lock files) in a folder of ours, removed
+            # at the end: nothing of the cluster stays in the temporary folder.
+            scratch = Path(tempfile.mkdtemp(prefix=f"tum2000-dask-{os.getpid()}-"))
+            settings.enter_context(dask.config.set({"temporary-directory": str(scratch)}))
             # The scheduler's HTTP server (the dashboard, or only its health and
             # metrics pages) on a free loopback port, never a public interface.
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                    scheduler_kwargs={"dashboard": dashboard},
-                                   silence_logs=40)
+                                   silence_logs=40, local_directory=str(scratch))
             client = Client(cluster)
             description = f"local cluster of {workers} worker(s) on 127.0.0.1"
             if dashboard:
@@ -228,6 +237,9 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
     except BaseException as err:
         if cluster is not None:
             cluster.close()
+        settings.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         if isinstance(err, (ClusterError, FileNotFoundError)) or not isinstance(err, Exception):
             raise  # ours, or Ctrl-C
         # an unreachable scheduler, ports taken, ...
@@ -243,6 +255,9 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
         client.close()
         if cluster is not None:
             cluster.close()
+        settings.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def description_of(address: str | None, scheduler_file: str | os.PathLike | None) -> str:
