@@ -85,3 +85,31 @@ def test_target_choices_are_the_engines():
         sub = parser._subparsers._group_actions[0].choices[command]
         target = next(action for action in sub._actions if action.dest == "target")
         assert tuple(target.choices) == TARGETS, command
+
+
+def test_book_render_only_renders_without_executing(tmp_path):
+    """``tum2000 book --render-only`` (the weekly link check's option): the
+    committed notebooks rendered as they are, nothing executed, in seconds."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    book = tmp_path / "book_root"
+    book.mkdir()
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, book / name)
+    shutil.copytree(root / "book", book / "book",
+                    ignore=shutil.ignore_patterns("_executed", "data", ".*"))
+    result = cli("book", "--render-only", "--root", str(book))
+    out = Path(result.stdout.strip().splitlines()[-1])
+    assert out == book / "_build" / "unexecuted" / "html" and (out / "index.html").is_file()
+    assert not (book / "book" / "_executed").exists()  # nothing was executed
+    assert not list((book / "_build").glob("html*"))  # the published book is untouched
+
+
+def test_book_render_only_takes_no_build_option():
+    result = cli("book", "--render-only", "--quick", "--strict", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --render-only executes nothing, so it takes no --quick, --strict "
+        "(allowed with it: --root)"]

@@ -25,18 +25,9 @@ SOURCE_ROOT = book.find_root(Path(__file__).parent)
 WORKFLOWS = SOURCE_ROOT / ".github" / "workflows"
 URL = "https://github.com/example-owner/tum2000"
 
-# Notebooks owned by other branches while this was written: the lead runs
-# `python -m tum2000.book.site --set-repository ""` after merging them, which
-# gives them their install cell; strict, so the marker must then go.
-PENDING_INSTALL_CELL = {"exploration", "mean_field"}
-
-
 @pytest.mark.parametrize("notebook", book.source_notebooks(SOURCE_ROOT),
                          ids=lambda p: p.stem)
-def test_every_notebook_carries_the_configured_repository_url(notebook, request):
-    if notebook.stem in PENDING_INSTALL_CELL:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="install cell added "
-                                              "after the merge (--set-repository)"))
+def test_every_notebook_carries_the_configured_repository_url(notebook):
     assert site.notebook_repository_url(notebook) == \
         site.configured_repository_url(SOURCE_ROOT), notebook.name
 

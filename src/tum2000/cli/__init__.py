@@ -206,6 +206,18 @@ def cmd_book(args: argparse.Namespace) -> int:
     from tum2000.model.values import parse_assignments
 
     _book_tools()
+    if args.render_only:
+        given = [option for option, value in (
+            ("--parameters", args.parameters), ("--set", args.set), ("--quick", args.quick),
+            ("--student", args.student), ("--output-dir", args.output_dir),
+            ("--force", args.force), ("--strict", args.strict)) if value]
+        if given:
+            raise BadInput(f"--render-only executes nothing, so it takes no {', '.join(given)} "
+                           "(allowed with it: --root)")
+        from tum2000.book.build import render_unexecuted
+
+        print(render_unexecuted(_root(args)))
+        return 0
     build(parameter_file=args.parameters, quick=args.quick, student=args.student,
           output_dir=args.output_dir, root=_root(args), force=args.force,
           parameters=parse_assignments(args.set), strict=args.strict)
@@ -371,6 +383,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="fail (exit 1) before executing anything if the book's stored data "
                         "(book/data) does not verify; without it the build goes on and warns")
+    p.add_argument("--render-only", action="store_true",
+                   help="render the committed notebooks without executing anything, into "
+                        "_build/unexecuted/html (no figures or computed numbers; seconds): "
+                        "for reading the text and checking links")
     _add_root_option(p)
     p.set_defaults(func=cmd_book)
 
