@@ -149,6 +149,7 @@ def test_ends_and_change_skip_undefined_points():
     assert all(math.isnan(v) for v in ex.ends(da.isel(w=[0, 1])))
     assert ex.change(da, "w") == "from none (no event) at 0.1 to 5.00 at 0.4"
     assert ex.change(da, "w", 0) == "from none (no event) at 0.1 to 5 at 0.4"
+    assert ex.change(da, "w", 0, unit="ms") == "from none (no event) at 0.1 to 5 ms at 0.4"
 
 
 def test_nearest_and_slope_and_sizes():

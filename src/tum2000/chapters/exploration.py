@@ -123,16 +123,18 @@ def ends(values: xr.DataArray) -> tuple[float, float]:
     return (float(mean[ok[0]]), float(mean[ok[-1]])) if ok.size >= 2 else (np.nan, np.nan)
 
 
-def change(values: xr.DataArray, dim: str, digits: int = 2) -> str:
+def change(values: xr.DataArray, dim: str, digits: int = 2, unit: str = "") -> str:
     """"from a at first to b at last": the mean over seeds of ``values`` at the
-    first and the last value of ``dim``; "none (no event)" where no seed has a
-    value (a per-event statistic at a point without events)."""
+    first and the last value of ``dim``, followed by ``unit`` (the values'
+    unit, if any); "none (no event)" where no seed has a value (a per-event
+    statistic at a point without events). The caller adds ``dim``'s unit."""
     stats = over_seeds(values)["mean"]
     first, last = values[dim].values[0], values[dim].values[-1]
 
     def at(point: Any) -> str:
-        return value_or_undefined(float(stats.sel({dim: point})), f"{{:.{digits}f}}",
+        text = value_or_undefined(float(stats.sel({dim: point})), f"{{:.{digits}f}}",
                                   undefined=NO_EVENT)
+        return f"{text} {unit}" if unit and text != NO_EVENT else text
 
     return f"from {at(first)} at {first:g} to {at(last)} at {last:g}"
 
@@ -558,7 +560,7 @@ def tau_u_glue(u_tau: xr.Dataset, default_U: float, default_tau_rec_ms: float
     at_U0, at_tau0 = u_tau.sel(EE_U=U0), u_tau.sel(EE_tau_rec_ms=tau0)
     glued: dict[str, Any] = {
         "b_U0": float(U0), "b_tau0": float(tau0),
-        "b_ipi_change": change(at_U0["full_ipi_ms_mean"], "EE_tau_rec_ms", 0) + " ms"}
+        "b_ipi_change": change(at_U0["full_ipi_ms_mean"], "EE_tau_rec_ms", 0, unit="ms") + " ms"}
     for key, name in (("xb", "full_x_before_mean"), ("part", "full_participation_mean"),
                       ("partial", "partial_ps_rate_hz")):
         glued[f"b_{key}_change"] = change(at_U0[name], "EE_tau_rec_ms") + " ms"
