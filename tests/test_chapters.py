@@ -510,6 +510,10 @@ def test_readable_tables_show_no_nan_none_or_true():
     for word in ("NaN", "None", "True", "False", "nan"):
         assert f">{word}<" not in html
     assert table["rmse"].isna().sum() == 1  # the data are unchanged
+    indexed = pd.DataFrame({"n": [1, 2]}, index=pd.MultiIndex.from_tuples(
+        [("EE_U", 0.5), ("EE_U", 1990.0)], names=["parameter", "value"]))
+    html = readable(indexed).to_html()
+    assert ">0.5<" in html and ">1990<" in html and "000000" not in html
 
 
 def test_intro_counts_events_instead_of_averaging_one_interval():

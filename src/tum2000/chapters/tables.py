@@ -217,8 +217,9 @@ def _decimals(column: pd.Series, most: int = 4) -> int:
 def readable(table: pd.DataFrame, missing: str = MISSING) -> Any:
     """``table`` as a page shows it: a missing number as ``missing`` (not
     ``NaN``/``None``), booleans as "yes"/"no", floats with the decimals they
-    were rounded to (a column's values share them). Returns a pandas
-    ``Styler`` (the page's HTML); the data are unchanged."""
+    were rounded to (a column's values share them), float index labels as
+    written ("1990", "0.75"). Returns a pandas ``Styler`` (the page's HTML);
+    the data are unchanged."""
     formats: dict[Any, Any] = {}
     for name in table.columns:
         column = table[name]
@@ -231,4 +232,10 @@ def readable(table: pd.DataFrame, missing: str = MISSING) -> Any:
                 len(present) < len(column) and all(isinstance(v, (int, float)) for v in present)):
             formats[name] = f"{{:.{_decimals(pd.to_numeric(column, errors='coerce'))}f}}"
     # One call: each call of Styler.format resets the columns its dict leaves out.
-    return table.style.format(formats, na_rep=missing)
+    styler = table.style.format(formats, na_rep=missing)
+    # Float labels of the index as they are written ("1990", "0.75"): Styler
+    # would print them with six decimals.
+    for level in range(table.index.nlevels):
+        if pd.api.types.is_float_dtype(table.index.get_level_values(level)):
+            styler = styler.format_index("{:g}", axis=0, level=level, na_rep=missing)
+    return styler
