@@ -54,6 +54,7 @@ def test_value_or_undefined_is_what_the_notebooks_format_with():
     assert mf.number(0.256, ".0%") == "26%" and mf.number(NAN, ".2f", "none") == "none"
     assert mf.number(None, ".2f") == value_or_undefined(None) == "undefined"
     assert ex.listing([1.0, NAN], 1) == "1.0, undefined" and ex.listing([]) == ""
+    assert ex.listing([0.85, NAN], missing=ex.NO_EVENT) == "0.85, none (no event)"
 
 
 # --- exploration: synthetic sweeps --------------------------------------------------------

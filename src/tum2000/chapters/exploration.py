@@ -84,9 +84,11 @@ def fmt(value: float, digits: int = 2) -> str:
     return value_or_undefined(value, f"{{:.{digits}f}}")
 
 
-def listing(values: Iterable[float], digits: int = 2) -> str:
-    """Comma-separated :func:`fmt` of each value ("" when there is none)."""
-    return ", ".join(fmt(v, digits) for v in values)
+def listing(values: Iterable[float], digits: int = 2, missing: str = "undefined") -> str:
+    """Comma-separated :func:`fmt` of each value ("" when there is none), with
+    ``missing`` for a value that is not defined."""
+    return ", ".join(value_or_undefined(v, f"{{:.{digits}f}}", undefined=missing)
+                     for v in values)
 
 
 def sizes_text(sizes: Iterable[int]) -> str:
@@ -634,7 +636,8 @@ def dense_glue(dense: xr.Dataset, target: Mapping[str, tuple[float, float, int]]
     return {
         "g_sizes": sizes_text(n_dense),
         "g_rates": listing(over_seeds(dense["full_ps_rate_hz"])["mean"].values),
-        "g_parts": listing(over_seeds(dense["full_participation_mean"])["mean"].values),
+        "g_parts": listing(over_seeds(dense["full_participation_mean"])["mean"].values,
+                           missing=NO_EVENT),
         "g_slope": log_log_slope(n_dense,
                                  over_seeds(dense["activity_sd_between_ps"])["mean"].values),
         "g_verdict": dense_verdict(dense, target).text,
