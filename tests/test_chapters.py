@@ -541,3 +541,15 @@ def test_intro_verdict_follows_the_fig1_criterion():
     none = like_figure_1({"ps_width_ms": float("nan"), "ps_participation": float("nan")},
                          {"full": 0, "partial": 3, "sharp": 0, "all": 3}, 4200.0)
     assert none.holds is False and "no population spike" in none.text and "nan" not in none.text
+
+
+def test_mean_sem_table_rows_per_value_and_a_dash_only_where_nothing_was_measured():
+    from tum2000.chapters.tables import MISSING
+
+    ds = xr.Dataset({"rate": (("w", "seed"), [[1.0, 3.0], [2.0, NAN], [NAN, NAN]])},
+                    coords={"w": [0.5, 1.0, 1.5], "seed": [1, 2]})
+    table = ex.mean_sem_table(ds, "w", "w (mV)", [("rate", "rate (Hz)", 1)],
+                              extra={"seeds": [2, 1, 0]})
+    assert table.index.name == "w (mV)" and list(table.index) == [0.5, 1.0, 1.5]
+    assert table["rate (Hz)"].tolist() == ["2.0 ± 1.0", "2.0", MISSING]
+    assert table["seeds"].tolist() == [2, 1, 0]

@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from tum2000.analysis.statistics import over_seeds
-from tum2000.chapters.tables import Estimate, Verdict, value_or_undefined
+from tum2000.chapters.tables import MISSING, Estimate, Verdict, value_or_undefined
 from tum2000.sweeps.stored import FileCheck, regenerate_command
 
 
@@ -114,6 +114,22 @@ def estimate(ds: xr.Dataset, name: str, **where: Any) -> Estimate:
     interval (:class:`~tum2000.chapters.tables.Estimate`; seeds without a value
     left out)."""
     return Estimate.of((ds[name].sel(**where) if where else ds[name]).values)
+
+
+def mean_sem_table(ds: xr.Dataset, dim: str, label: str,
+                   columns: Sequence[tuple[str, str, int]],
+                   extra: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Mean ± standard error over seeds of each sweep statistic, one row per
+    value of ``dim`` (index named ``label``). ``columns``: (statistic, title,
+    decimals); ``extra``: columns given as they are. A value with one seed
+    shows its mean alone, a value without any shows :data:`tables.MISSING`."""
+    rows: dict[str, Any] = dict(extra or {})
+    for name, title, digits in columns:
+        stats = over_seeds(ds[name])
+        rows[title] = [f"{m:.{digits}f} ± {s:.{digits}f}" if np.isfinite(s) else
+                       (f"{m:.{digits}f}" if np.isfinite(m) else MISSING)
+                       for m, s in zip(stats["mean"].values, stats["sem"].values)]
+    return pd.DataFrame(rows, index=pd.Index(ds[dim].values, name=label))
 
 
 def ends(values: xr.DataArray) -> tuple[float, float]:
