@@ -511,6 +511,7 @@ def test_readable_tables_show_no_nan_none_or_true():
     for word in ("NaN", "None", "True", "False", "nan"):
         assert f">{word}<" not in html
     assert table["rmse"].isna().sum() == 1  # the data are unchanged
+    assert readable(table).to_html() == html  # the same table gives the same page
     indexed = pd.DataFrame({"n": [1, 2]}, index=pd.MultiIndex.from_tuples(
         [("EE_U", 0.5), ("EE_U", 1990.0)], names=["parameter", "value"]))
     html = readable(indexed).to_html()

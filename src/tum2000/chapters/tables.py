@@ -16,6 +16,7 @@ Data in, pandas out: the notebooks display the result.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -233,6 +234,9 @@ def readable(table: pd.DataFrame, missing: str = MISSING) -> Any:
             formats[name] = f"{{:.{_decimals(pd.to_numeric(column, errors='coerce'))}f}}"
     # One call: each call of Styler.format resets the columns its dict leaves out.
     styler = table.style.format(formats, na_rep=missing)
+    # Element ids from the table's content, not random: a re-executed page is the same.
+    content = hashlib.sha1(table.to_json(default_handler=str).encode()).hexdigest()[:8]
+    styler = styler.set_uuid(content)
     # Float labels of the index as they are written ("1990", "0.75"): Styler
     # would print them with six decimals.
     for level in range(table.index.nlevels):
