@@ -161,7 +161,7 @@ def child_environment(**extra: str) -> dict[str, str]:
 
 
 __all__ = ["APP_NAME", "CACHE_VAR", "ENGINE_VAR", "RELATIVE_SETTINGS", "SCHEDULER_VAR",
-           "c_compilers", "cache_dir", "cache_setting", "pin_relative_settings", "child_environment", "cxx_compiler", "engine_dir",
-           "scheduler_address", "user_cache_dir",
+           "c_compilers", "cache_dir", "cache_setting", "child_environment", "cxx_compiler",
+           "engine_dir", "pin_relative_settings", "scheduler_address", "user_cache_dir",
            "BOOK_ROOT_FILES", "BOOK_SOURCE", "BOOK_VAR", "book_environment",
            "book_root_setting", "find_book_root", "is_book_root"]

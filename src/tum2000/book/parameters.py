@@ -77,15 +77,14 @@ def list_of(element: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return check
 
 
-def output_file(kind: str, absolute: bool = True) -> Callable[[str, Any], Any]:
+def output_file(kind: str) -> Callable[[str, Any], Any]:
     """A file the notebook writes: format checked by suffix, and its place.
 
     A relative path is relative to the notebook's output folder (where it
     runs) and must stay inside it (``../../escape.png`` is refused); an
-    absolute path is allowed when ``absolute`` (the rules below allow it:
-    writing a figure elsewhere is a reason to give one) and then must be
-    writable: the nearest existing folder above it a folder we can write in
-    (:func:`tum2000.store.output_files.check_output`). Names longer than the
+    absolute path is allowed (writing a figure elsewhere is a reason to give
+    one) and must be writable: the nearest existing folder above it a folder
+    we can write in (:func:`tum2000.store.output_files.check_output`). Names longer than the
     file system allows are refused here, not by ``OSError [Errno 36]`` in a cell.
     """
     def check(name: str, value: Any) -> Any:
@@ -98,9 +97,6 @@ def output_file(kind: str, absolute: bool = True) -> Callable[[str, Any], Any]:
                                  f"{', '.join(allowed)}, got {value!r}")
         check_path_length(text, name)
         if os.path.isabs(text):
-            if not absolute:
-                raise ParameterError(f"{name} must be a path inside the output folder, "
-                                     f"got the absolute path {value!r}")
             try:
                 check_output(text, kind, name)
             except BadInput as err:
@@ -110,7 +106,8 @@ def output_file(kind: str, absolute: bool = True) -> Callable[[str, Any], Any]:
                                  f"(a relative path without leading '..', or an absolute "
                                  f"path), got {value!r}")
         return text
-    check.allowed = f"a {kind} file name inside the output folder, or an absolute path"  # type: ignore[attr-defined]
+    check.allowed = (  # type: ignore[attr-defined]
+        f"a {kind} file name inside the output folder, or an absolute path")
     return check
 
 

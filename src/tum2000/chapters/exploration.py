@@ -17,7 +17,8 @@ import pandas as pd
 import xarray as xr
 
 from tum2000.analysis.statistics import over_seeds
-from tum2000.chapters.tables import MISSING, Estimate, Verdict, value_or_undefined
+from tum2000.chapters.tables import MISSING, UNDEFINED, Estimate, Verdict, value_or_undefined
+from tum2000.sweeps.bounds import duration_text
 from tum2000.sweeps.stored import FileCheck, regenerate_command
 
 
@@ -29,7 +30,7 @@ def stored_data_box(check: FileCheck) -> str:
             f"verify against this code**: {check.reason()}. The figures and numbers "
             f"below are drawn from the file as it is stored. To make it anew, run "
             f"`{regenerate_command(check.name)}` in the book's folder"
-            + (f" (it took {check.made_in_s / 60:.0f} min when it was made)"
+            + (f" (it took {duration_text(check.made_in_s)} when it was made)"
                if check.made_in_s == check.made_in_s else "") + ".\n```")
 
 
@@ -79,16 +80,15 @@ NO_EVENT = "none (no event)"
 """What :func:`change` says of a per-event statistic where no seed had an event."""
 
 
-def fmt(value: float, digits: int = 2) -> str:
-    """``value`` with ``digits`` decimals, or "undefined" when it is NaN."""
-    return value_or_undefined(value, f"{{:.{digits}f}}")
+def fmt(value: float, digits: int = 2, missing: str = UNDEFINED) -> str:
+    """``value`` with ``digits`` decimals, or ``missing`` when it is NaN."""
+    return value_or_undefined(value, f"{{:.{digits}f}}", undefined=missing)
 
 
-def listing(values: Iterable[float], digits: int = 2, missing: str = "undefined") -> str:
+def listing(values: Iterable[float], digits: int = 2, missing: str = UNDEFINED) -> str:
     """Comma-separated :func:`fmt` of each value ("" when there is none), with
     ``missing`` for a value that is not defined."""
-    return ", ".join(value_or_undefined(v, f"{{:.{digits}f}}", undefined=missing)
-                     for v in values)
+    return ", ".join(fmt(v, digits, missing) for v in values)
 
 
 def sizes_text(sizes: Iterable[int]) -> str:
@@ -150,8 +150,7 @@ def change(values: xr.DataArray, dim: str, digits: int = 2, unit: str = "") -> s
     first, last = values[dim].values[0], values[dim].values[-1]
 
     def at(point: Any) -> str:
-        text = value_or_undefined(float(stats.sel({dim: point})), f"{{:.{digits}f}}",
-                                  undefined=NO_EVENT)
+        text = fmt(float(stats.sel({dim: point})), digits, NO_EVENT)
         return f"{text} {unit}" if unit and text != NO_EVENT else text
 
     return f"from {at(first)} at {first:g} to {at(last)} at {last:g}"

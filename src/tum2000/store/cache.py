@@ -12,10 +12,10 @@ hash of their JSON): an entry that cannot be read, does not match its hash
 short, or holds a different simulation than its name says is never served: a
 one-line warning says so and the result is computed again and replaced.
 
-A cache that cannot be written never costs the caller its result: the entry is
-left out with a warning (:func:`store`, ``atomic_paths(optional=...)``); a
-location that cannot be a folder at all is refused before any work
-(:func:`check_location`). ``clear`` leaves temporary files a write may still be
+A location that is not a writable folder is refused before any work
+(:func:`check_location`); a write that fails later (a full disk) never costs
+the caller its result: the entry is left out with a warning (:func:`store`,
+``atomic_paths(optional=...)``). ``clear`` leaves temporary files a write may still be
 using (:data:`TEMPORARY_GRACE_S`).
 
 Location: ``$TUM2000_CACHE`` if set, else ``$XDG_CACHE_HOME/tum2000``, else

@@ -38,6 +38,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from tum2000 import config
 from tum2000.errors import BadInput, ClusterError
+from tum2000.store.atomic import owned_prefix, remove_stale
 
 CONNECT_TIMEOUT_S = 20.0
 """How long to wait for a remote scheduler before giving up (s)."""
@@ -80,6 +81,10 @@ class Brian2WorkerSetup(WorkerPlugin):
 
 
 
+DASK_PREFIX = "tum2000-dask-"
+"""Private temporary folder of a local cluster's scratch space (``tum2000-dask-<pid>-*``),
+removed when the cluster closes; the next cluster removes those of killed runs."""
+
 SCHEMES: tuple[str, ...] = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 """The address schemes Dask's communication registry knows
 (``distributed.comm.registry.backends``); all but ``inproc`` need host:port."""
@@ -97,14 +102,13 @@ def check_scheduler_address(address: str, what: str = "--scheduler") -> str:
     allowed = (f"allowed: SCHEME://HOST:PORT with SCHEME one of {', '.join(SCHEMES[:-1])}, "
                "e.g. tcp://127.0.0.1:8786, or inproc://...")
     scheme, sep, rest = text.partition("://")
-    if not sep or scheme not in SCHEMES:
-        raise BadInput(f"{what} {address!r} is not a Dask scheduler address ({allowed})")
     if scheme == "inproc":
-        if not rest or any(c.isspace() for c in rest):
-            raise BadInput(f"{what} {address!r} is not a Dask scheduler address ({allowed})")
-        return text
-    match = _HOST_PORT.fullmatch(rest)
-    if match is None or not 1 <= int(match.group(1)) <= 65535:
+        valid = bool(rest) and not any(c.isspace() for c in rest)
+    else:
+        match = _HOST_PORT.fullmatch(rest)
+        valid = (bool(sep) and scheme in SCHEMES and match is not None
+                 and 1 <= int(match.group(1)) <= 65535)
+    if not valid:
         raise BadInput(f"{what} {address!r} is not a Dask scheduler address ({allowed})")
     return text
 
@@ -220,7 +224,8 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
             workers = max(1, n_workers or os.cpu_count() or 1)
             # Dask's scratch space (its lock files) in a folder of ours, removed
             # at the end: nothing of the cluster stays in the temporary folder.
-            scratch = Path(tempfile.mkdtemp(prefix=f"tum2000-dask-{os.getpid()}-"))
+            remove_stale(tempfile.gettempdir(), DASK_PREFIX)  # left by killed runs
+            scratch = Path(tempfile.mkdtemp(prefix=owned_prefix(DASK_PREFIX)))
             settings.enter_context(dask.config.set({"temporary-directory": str(scratch)}))
             # The scheduler's HTTP server (the dashboard, or only its health and
             # metrics pages) on a free loopback port, never a public interface.

@@ -35,6 +35,7 @@ import xarray as xr
 from tum2000.errors import BadInput, StoredDataError
 from tum2000.model.parameters import Parameters
 from tum2000.store import stored
+from tum2000.sweeps.bounds import duration_text
 from tum2000.sweeps.grid import Grid, make_grid
 
 DEFAULT_RUN_SYNAPSES = 0.1 * 500 * 500
@@ -156,7 +157,7 @@ class FileCheck:
 
     def regenerate_hint(self) -> str:
         took = "" if math.isnan(self.made_in_s) else \
-            f"; it took {_duration(self.made_in_s)} to make"
+            f"; it took {duration_text(self.made_in_s)} to make"
         return f"regenerate it with `{regenerate_command(self.name)}`{took}"
 
     def line(self, strict: bool = False) -> str:
@@ -177,10 +178,6 @@ class FileCheck:
             for d in point.deviations:
                 out[d.name] = max(out.get(d.name, 0.0), d.relative)
         return out
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def load_sweep_file(path: Path) -> xr.Dataset:
@@ -433,7 +430,7 @@ def regenerate(names: Iterable[str] | None = None, root: str | os.PathLike | Non
     for i, plan in enumerate(plans, 1):
         if progress:
             took = "" if math.isnan(plan.made_in_s) else \
-                f"; it took {_duration(plan.made_in_s)} when it was made"
+                f"; it took {duration_text(plan.made_in_s)} when it was made"
             print(f"[{i}/{len(plans)}] {plan.path.name}: {plan.runs} runs{took}",
                   file=sys.stderr, flush=True)
         ds = run_sweep(plan.base, plan.grid, plan.seeds, target=plan.target,
