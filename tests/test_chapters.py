@@ -15,7 +15,6 @@ from scipy import stats
 from tum2000.chapters import exploration as ex
 from tum2000.chapters import mean_field as mf
 from tum2000.chapters.tables import Estimate, Verdict, value_or_undefined
-from tum2000.sweeps import mean_field_comparison as comparison
 
 NAN = float("nan")
 
@@ -371,102 +370,14 @@ def test_drop_sentence():
     assert not v.holds and "always underestimating" in v.text
 
 
-def test_rate_model_sentences():
-    events = [xr.Dataset({"is_partial": ("ps", [True, False, False])}),
-              xr.Dataset({"is_partial": ("ps", [True])})]
-    assert mf.full_and_partial(events) == (2, 2) and mf.full_and_partial([]) == (0, 0)
-    assert mf.deterministic_sentence(0, 3, 1.0, 2.0, 0.8).text.endswith(
-        "fires 3 in the same time. What the deterministic model lacks is noise.")
-    assert "fires none either" in mf.deterministic_sentence(0, 0, 1.0, 2.0, 0.8).text
-    assert mf.deterministic_sentence(4, 3, 1.0, 2.0, 0.8).n == 4
-    assert mf.depression_sentence(0, 5).holds is True
-    assert mf.depression_sentence(0, 0).text.startswith("With these parameters")
-    assert mf.depression_sentence(2, 5).holds is False
-    assert mf.no_noise_item(0, 3).endswith("only the finite-size noise makes it fire.")
-    assert mf.no_noise_item(0, 0).endswith("fired no full population spike either).")
-    assert mf.no_noise_item(2, 0).startswith("Deterministic events")
-
-
-def test_gain_and_critical_x():
-    assert mf.gain_sentence(0.8, 0.5).holds and "noise-driven" in mf.gain_sentence(0.8, 0.5).text
-    assert not mf.gain_sentence(1.2, 0.5).holds
-    empty = xr.Dataset({k: ("ps", []) for k in (*mf.CRITICAL_NAMES, "x_before")})
-    med = mf.critical_medians(empty)
-    assert all(math.isnan(v) for v in med.values())
-    assert mf.critical_verdict(med, 0).n == 0
-    crit = xr.Dataset({"x_c_excitation": ("ps", [0.3, 0.4, 0.5]),
-                       "x_c_inhibition": ("ps", [0.5, 0.55, 0.6]),
-                       "x_c_facilitated": ("ps", [0.7, 0.7, 0.7]),
-                       "x_before": ("ps", [0.5, 0.52, 0.6])})
-    med = mf.critical_medians(crit)
-    assert med["x_before"] == 0.52
-    v = mf.critical_verdict(med, 3)
-    assert v.holds and "inhibition without facilitation (off by 0.03)" in v.text
-    v = mf.critical_verdict(dict(med, x_before=0.9), 3)
-    assert not v.holds and "not bracketed" in v.text and "with facilitation (off by 0.20)" in v.text
-
-
-def test_interval_statistics_over_runs():
-    clock = (np.arange(0.0, 5000.0, 1000.0), np.full(5, 0.5))
-    assert mf.interval_cv([clock]).mean == 0.0 and mf.interval_cv([clock]).n == 1
-    short = (np.array([0.0, 100.0]), np.array([0.5, 0.5]))
-    assert mf.interval_cv([short]).n == 0 and math.isnan(mf.interval_cv([short]).mean)
-    t = np.array([0.0, 100.0, 300.0, 600.0, 1000.0])
-    recovering = (t, 0.3 + np.r_[0.0, np.diff(t)] / 1000)  # x before grows with the wait
-    assert mf.x_interval_correlation([recovering]).mean == pytest.approx(1.0)
-    assert mf.x_interval_correlation([clock]).n == 0  # constant intervals: skipped
-    two = mf.interval_cv([recovering, recovering])
-    assert two.n == 2 and two.defined and two.low == pytest.approx(two.high)
-
-
-def test_noise_and_size_sentences():
-    far = mf.noise_sentence(Estimate.of([0.5, 0.7]), Estimate.of([0.4]))
-    assert far.holds and far.text == "Both are far from a clock." and far.n == 3
-    assert not mf.noise_sentence(Estimate.of([0.1]), Estimate.of([0.4])).holds
-    assert mf.noise_sentence(Estimate.of([]), Estimate.of([0.4])).text.startswith("These runs")
-    assert mf.size_sentence(0.9, 0.3).holds and not mf.size_sentence(0.3, 0.9).holds
-    assert mf.size_sentence(NAN, 0.3).text.startswith("(One of the two")
-
-
-def test_coarse_noise_dt_divides_the_record_step():
-    assert mf.coarse_noise_dt(1.0, 0.05) == 0.25
-    assert mf.coarse_noise_dt(1.0, 0.1) == 0.5
-    assert mf.coarse_noise_dt(1.0, 0.3) == 1.0
-
-
-def run_sums(n_ps, partial, participation, intervals_ms=(), duration_ms=1000.0):
-    ivs = np.asarray(intervals_ms, float)
-    return {"n_ps": n_ps, "n_intervals": ivs.size, "interval_sum_ms": ivs.sum(),
-            "interval_sumsq_ms2": (ivs ** 2).sum(), "x_before_sum": 0.6 * n_ps,
-            "x_after_sum": 0.3 * n_ps, "participation_sum": participation * n_ps,
-            "n_partial": partial, "n_sharp": 0, "duration_ms": duration_ms}
-
-
-def test_statistics_glue_and_pooling():
-    net = mf.pooled_statistics([run_sums(2, 0, 0.9), run_sums(2, 1, 0.7)])
-    rm = mf.pooled_statistics([run_sums(4, 2, 0.4)])
-    none = mf.pooled_statistics([run_sums(0, 0, 0.0)])
-    g = mf.statistics_glue(net, rm, none)
-    assert g["mf_part_net"] == "80%" and g["mf_partial_net"] == "25%" and g["mf_xa_rm"] == "0.30"
-    assert g["mf_part_coarse"] == mf.NO_PS and g["mf_xbf_coarse"] == mf.NO_PS
-    assert g["mf_size_sentence"].startswith("A rate that follows")
-
-
-def test_sweep_table_and_interval_sentence():
-    def result(intervals):
-        rows = [[[run_sums(3, 0, 0.8, iv)] for iv in intervals] for _ in ("network", "rate_model")]
-        data = {k: (("model", "value", "seed"), np.array([[[r[k] for r in row] for row in m]
-                                                          for m in rows]))
-                for k in comparison.STATISTICS}
-        return xr.Dataset(data, coords={"model": ["network", "rate_model"],
-                                        "value": [400.0, 800.0], "seed": [1]})
-    tau = result([(300.0, 500.0), (900.0, 1100.0)])
-    table = mf.sweep_table({"EE_tau_rec_ms": tau})
-    assert table.loc[("EE_tau_rec_ms", 800.0, "rate model"), "interval (ms)"] == 1000.0
-    v = mf.interval_sentence(tau, 4200.0)
-    assert v.n == 2 and "from 400 ms at tau_rec = 400 ms to 1000 ms at 800 ms" in v.text
-    few = mf.interval_sentence(result([(), (900.0, 1100.0)]), 4200.0)
-    assert few.n == 1 and few.text.startswith("With recordings of 4.2 s")
+def test_rate_window_correlation():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 40, 300)
+    steady = mf.rate_window_correlation(np.vstack([base + rng.normal(0, 1, 300) for _ in range(4)]))
+    assert steady.n == 3 and steady.low > 0.99
+    shuffled = mf.rate_window_correlation(np.vstack([rng.permutation(base) for _ in range(4)]))
+    assert abs(shuffled.mean) < 0.2
+    assert mf.rate_window_correlation(base[None, :]).n == 0
 
 
 def test_presynaptic_glue_and_per_synapse_x_inf():

@@ -152,9 +152,6 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "rate_hz": ranged(_spec("rate_hz", low=0.0, high=1000.0, low_open=True, unit="Hz")),
     "n_spikes": ranged(_spec("n_spikes", int, low=1, high=10_000)),
     "probe_delay_ms": ranged(_spec("probe_delay_ms", low=0.0, high=1e6, unit="ms")),
-    "n_classes": ranged(_spec("n_classes", int, low=1, high=10_000)),
-    "rate_model_seeds": ranged(_spec("rate_model_seeds", int, low=1, high=1000)),
-    "sweep_seeds": ranged(_spec("sweep_seeds", int, low=1, high=1000)),
     "sweep_tau_rec_ms": list_of(like("EE_tau_rec_ms")),
     "sweep_I_b_spread_mV": list_of(like("I_b_spread_mV")),
     "sweep_EE_U": list_of(like("EE_U")),
@@ -204,16 +201,6 @@ def _parameters_page_sets(v: Mapping[str, Any]) -> ModelSets:
             for s in v["spreads_mV"]]
 
 
-def _mean_field_sets(v: Mapping[str, Any]) -> ModelSets:
-    base = {k: val for k, val in v.items() if k in SPECS}
-    return [("its network", base)] + [
-        (f"its comparison at {name} = {value:g} ({list_name})", {**base, name: value})
-        for list_name, name in (("sweep_tau_rec_ms", "EE_tau_rec_ms"),
-                                ("sweep_I_b_spread_mV", "I_b_spread_mV"),
-                                ("sweep_EE_U", "EE_U"))
-        for value in v[list_name]]
-
-
 def _instructor_sets(v: Mapping[str, Any]) -> ModelSets:
     durations = {"duration_ms": v["duration_ms"], "burn_in_ms": v["burn_in_ms"]}
     return [(f"its runs at {name} = {value:g} ({list_name})", {**durations, name: value})
@@ -247,7 +234,6 @@ def _exploration_sets(v: Mapping[str, Any]) -> ModelSets:
 MODEL_SETS: dict[str, Callable[[Mapping[str, Any]], ModelSets]] = {
     "reproducibility": _reproducibility_sets,
     "parameters": _parameters_page_sets,
-    "mean_field": _mean_field_sets,
     "exploration": _exploration_sets,
     "instructor": _instructor_sets,
 }

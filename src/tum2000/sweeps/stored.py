@@ -43,6 +43,11 @@ DEFAULT_RUN_SYNAPSES = 0.1 * 500 * 500
 DEFAULT_RUN_MS = 5100.0
 """Simulated time of the default run (burn-in + recording, ms)."""
 
+MAX_COST_ATTR = "fingerprint_max_cost"
+"""Attribute of a stored file that raises its fingerprint cap above
+:data:`~tum2000.store.stored.FINGERPRINT_MAX_COST` (a file of long runs, all
+of which a build may recompute)."""
+
 BUILD_CHECK_POINTS = 2
 """Points of each stored file that a build (and ``tum2000 data check``) recomputes."""
 
@@ -340,6 +345,7 @@ class Plan:
     seeds: list[int]
     target: str
     made_in_s: float
+    fingerprint_max_cost: float = stored.FINGERPRINT_MAX_COST
 
     @property
     def runs(self) -> int:
@@ -358,7 +364,8 @@ def plan_of(path: Path) -> Plan:
     ds = load_sweep_file(path)
     return Plan(path, Parameters.from_json(ds.attrs["base_parameters"]),
                 Grid.from_json(ds.attrs["grid"]), [int(s) for s in json.loads(ds.attrs["seeds"])],
-                str(ds.attrs.get("target", "auto")), float(ds.attrs.get("wall_time_s", math.nan)))
+                str(ds.attrs.get("target", "auto")), float(ds.attrs.get("wall_time_s", math.nan)),
+                float(ds.attrs.get(MAX_COST_ATTR, stored.FINGERPRINT_MAX_COST)))
 
 
 def check_regeneration(plans: Sequence[Plan], workers: int, available: int | None = None) -> None:
@@ -381,14 +388,15 @@ def check_regeneration(plans: Sequence[Plan], workers: int, available: int | Non
 def fingerprints_of(plan: Plan, directory: str | os.PathLike | None = None,
                     target: str = "auto") -> list[dict[str, Any]]:
     """Fingerprint records of every run of ``plan`` cheap enough to be
-    recomputed by a build (:data:`~tum2000.store.stored.FINGERPRINT_MAX_COST`),
-    read from the dataset cache (where the sweep just put them)."""
+    recomputed by a build (``plan.fingerprint_max_cost``, by default
+    :data:`~tum2000.store.stored.FINGERPRINT_MAX_COST`), read from the dataset
+    cache (where the sweep just put them)."""
     from tum2000.store.cache import cached_simulate
 
     records = []
     for index in plan.grid.indices():
         params = plan.base.replace(**plan.grid.point(index))
-        if run_cost(params) > stored.FINGERPRINT_MAX_COST:
+        if run_cost(params) > plan.fingerprint_max_cost:
             continue
         for seed in plan.seeds:
             run = cached_simulate(params, seed, directory=directory, target=target)
@@ -414,6 +422,24 @@ def write_stored(ds: xr.Dataset, path: str | os.PathLike,
     return path
 
 
+def make_stored(name: str, base: Parameters, grid: Grid, seeds: Sequence[int], *,
+                root: str | os.PathLike | None = None,
+                fingerprint_max_cost: float = stored.FINGERPRINT_MAX_COST,
+                workers: int | None = None, progress: bool = True) -> Path:
+    """Simulate a new sweep and store it as ``book/data/<name>.nc`` (afterwards
+    :func:`regenerate` remakes it from the file's own attributes)."""
+    from tum2000.sweeps.run import run_sweep
+
+    attrs = ({} if fingerprint_max_cost == stored.FINGERPRINT_MAX_COST
+             else {MAX_COST_ATTR: fingerprint_max_cost})
+    ds = run_sweep(base, grid, seeds, n_workers=workers, progress=progress, attrs=attrs)
+    if int(ds.attrs.get("n_failed", 0)):
+        raise StoredDataError(f"{name}: {ds.attrs['n_failed']} run(s) failed; nothing stored")
+    path = stored.data_dir(root) / f"{name}.nc"
+    plan = Plan(path, base, grid, [int(s) for s in seeds], "auto", math.nan, fingerprint_max_cost)
+    return write_stored(ds, path, fingerprints_of(plan))
+
+
 def regenerate(names: Iterable[str] | None = None, root: str | os.PathLike | None = None, *,
                workers: int | None = None, progress: bool = True,
                **run_options: Any) -> list[Path]:
@@ -433,8 +459,10 @@ def regenerate(names: Iterable[str] | None = None, root: str | os.PathLike | Non
                 f"; it took {duration_text(plan.made_in_s)} when it was made"
             print(f"[{i}/{len(plans)}] {plan.path.name}: {plan.runs} runs{took}",
                   file=sys.stderr, flush=True)
+        attrs = ({} if plan.fingerprint_max_cost == stored.FINGERPRINT_MAX_COST
+                 else {MAX_COST_ATTR: plan.fingerprint_max_cost})
         ds = run_sweep(plan.base, plan.grid, plan.seeds, target=plan.target,
-                       n_workers=workers, progress=progress, **run_options)
+                       n_workers=workers, progress=progress, attrs=attrs, **run_options)
         if int(ds.attrs.get("n_failed", 0)):
             raise StoredDataError(f"{plan.path.name}: {ds.attrs['n_failed']} run(s) failed; "
                                   "the stored file was left as it was")
@@ -446,7 +474,7 @@ def regenerate(names: Iterable[str] | None = None, root: str | os.PathLike | Non
 
 
 __all__ = ["BUILD_CHECK_POINTS", "FileCheck", "Plan", "PointCheck", "check_all", "check_file",
-           "check_point", "check_regeneration", "fingerprinted_points", "fingerprints_of",
+           "check_point", "check_regeneration", "fingerprinted_points", "fingerprints_of", "make_stored",
            "plan_of", "point_parameters", "regenerate", "regenerate_command",
            "require_verified", "run_cost", "same_sweep", "select_files", "statistic_names",
            "stored_sweep", "write_stored"]

@@ -1,0 +1,91 @@
+"""Figures of the threshold-or-escape page (``book/why.ipynb``).
+
+Each function draws into axes it is given (matplotlib) from the data the
+studies return (:mod:`tum2000.sweeps.scenarios`,
+:mod:`tum2000.meanfield.bifurcation`); nothing is computed here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import xarray as xr
+
+
+def plot_bifurcation(diagram: xr.Dataset, gains: xr.Dataset, axes: Sequence[Any]) -> None:
+    """Left: the threshold-linear model's limit cycles over (EE_A, w), coloured by
+    period; right: the LIF model's largest loop gain against w."""
+    ax, right = axes
+    a = np.asarray(diagram["EE_A_mV"].values, float)
+    w = np.asarray(diagram["I_b_spread_mV"].values, float)
+    A, W = np.meshgrid(a, w, indexing="ij")
+    osc = np.asarray(diagram["oscillates"].values) == 1
+    period = np.asarray(diagram["period_ms"].values, float)
+    ax.scatter(A[~osc], W[~osc], facecolors="none", edgecolors="0.4", s=45,
+               label="stable quiet state")
+    if osc.any():
+        points = ax.scatter(A[osc], W[osc], c=period[osc], cmap="viridis", s=45,
+                            label="limit cycle")
+        ax.figure.colorbar(points, ax=ax, label="period (ms)")
+    ax.set_xlabel("EE strength A (mV)")
+    ax.set_ylabel("spread w (mV)")
+    ax.set_title("threshold-linear units", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    right.plot(gains["I_b_spread_mV"], gains["gain"], "o-", color="C3")
+    right.axhline(1.0, color="k", lw=0.8, ls="--")
+    right.set_ylim(0, 1.1)
+    right.set_xlabel("spread w (mV)")
+    right.set_ylabel("largest loop gain")
+    right.set_title("integrate-and-fire units (any coupling)", fontsize=10)
+
+
+def plot_hazard(study: Any, ax: Any) -> None:
+    """The hazard h(x) with its 95 % intervals, and the x before each PS (ticks)."""
+    rate = study.rate
+    ok = np.asarray(rate["exposure_s"].values) > 0
+    x = np.asarray(rate["x"].values)[ok]
+    h = np.asarray(rate["hazard_hz"].values)[ok]
+    lo = np.asarray(rate["hazard_low_hz"].values)[ok]
+    hi = np.asarray(rate["hazard_high_hz"].values)[ok]
+    ax.fill_between(x, lo, np.minimum(hi, 10 * max(np.nanmax(h), 0.1)), color="C0", alpha=0.2,
+                    step="mid", label="95 % interval")
+    ax.step(x, h, where="mid", color="C0", label="hazard")
+    xb = study.x_before
+    if xb.size:
+        ax.plot(xb, np.zeros_like(xb), "|", color="k", ms=8, alpha=0.5,
+                label="x before each PS")
+    ax.set_ylim(bottom=-0.05, top=1.3 * max(float(np.nanmax(h)) if h.size else 0.0, 0.1))
+    ax.set_xlabel("recovered fraction x (EE)")
+    ax.set_ylabel("population spikes per s")
+    ax.legend(frameon=False, fontsize=8)
+
+
+def plot_initial_states(initial: Any, ax: Any) -> None:
+    """One row per initial state: the onsets of its full population spikes (s)."""
+    for row, onsets in enumerate(initial.onsets_ms):
+        ax.plot(np.asarray(onsets) / 1000.0, np.full(len(onsets), row), "|", color="k", ms=9)
+    ax.set_yticks(range(len(initial.onsets_ms)), [str(v) for v in initial.v_init_seeds])
+    ax.set_ylabel("v_init_seed")
+    ax.set_xlabel("time (s)")
+    ax.set_xlim(0, initial.recorded_ms / 1000.0)
+
+
+def plot_evoked(evoked: xr.Dataset, ax: Any) -> None:
+    """The smallest evoking pulse against x at the pulse; failing amplitudes below."""
+    x = np.asarray(evoked["x_at_pulse"].values, float).ravel()
+    thr = np.asarray(evoked["threshold_mV"].values, float).ravel()
+    fail = np.asarray(evoked["failing_mV"].values, float).ravel()
+    ok = np.isfinite(x) & np.isfinite(thr)
+    ax.vlines(x[ok], fail[ok], thr[ok], color="C1", lw=2, label="threshold bracket")
+    ax.plot(x[ok], thr[ok], "o", color="C1", label="smallest evoking pulse")
+    none = np.isfinite(x) & ~np.isfinite(thr)
+    if none.any():
+        ax.plot(x[none], fail[none], "x", color="k", label="none up to this amplitude")
+    ax.set_xlabel("x at the pulse (EE)")
+    ax.set_ylabel("pulse amplitude (mV)")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=8)
+
+
+__all__ = ["plot_bifurcation", "plot_evoked", "plot_hazard", "plot_initial_states"]

@@ -1,0 +1,77 @@
+"""The held-out evaluation of ``tum2000 theory``: network points nobody tuned on.
+
+Five parameter points inside the ranges ``tum2000 theory`` must cover (N =
+500; background spread w 0.25-1.5 mV, EE_tau_rec_ms 400-1600, EE_U 0.3-0.7,
+EE_A_mV 1.2-2.4), chosen before any theory was written and never simulated
+while the theory was developed, each with ten seeds (101-110) that no
+development run used (development used seeds 1-8). Every run records 60 s.
+The result is stored with the book (``book/data/held_out.nc``), made and
+checked like the other stored sweeps (:mod:`tum2000.sweeps.stored`).
+
+The points move four parameters together (one zipped grid axis, named after
+``EE_A_mV``, whose values are distinct so that the axis has a unique index).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tum2000.model.parameters import Parameters, preset
+
+NAME = "held_out"
+"""Base name of the stored file (``book/data/held_out.nc``)."""
+
+SEEDS: tuple[int, ...] = tuple(range(101, 111))
+"""Seeds of the evaluation; development runs used seeds 1-8 only."""
+
+DURATION_MS = 60_000.0
+"""Recorded time of every evaluation run (ms)."""
+
+POINTS: dict[str, tuple[float, ...]] = {
+    # point:        1      2       3      4      5
+    "EE_A_mV":       (1.8,   1.9,    1.7,   2.2,   1.5),
+    "I_b_spread_mV": (0.5,   1.0,    0.75,  1.25,  0.5),
+    "EE_tau_rec_ms": (800.0, 1200.0, 800.0, 800.0, 600.0),
+    "EE_U":          (0.5,   0.5,    0.6,   0.5,   0.45),
+}
+"""The five evaluation points: each column is one point (the other parameters
+are the default preset's)."""
+
+
+def base() -> Parameters:
+    """The parameters every evaluation point starts from: the default preset
+    with a 60 s recording."""
+    return preset("default", duration_ms=DURATION_MS)
+
+
+def zipped() -> list[dict[str, Any]]:
+    """The evaluation points as one zipped grid axis (:func:`tum2000.sweeps.grid.make_grid`)."""
+    return [{name: list(values) for name, values in POINTS.items()}]
+
+
+def point_parameters() -> list[Parameters]:
+    """The full parameters of each evaluation point, in order."""
+    b = base()
+    n = len(next(iter(POINTS.values())))
+    return [b.replace(**{name: values[k] for name, values in POINTS.items()}) for k in range(n)]
+
+
+FINGERPRINT_MAX_COST = 12.5
+"""Runs of this file cost ~11.9 default runs each (60.9 s simulated at the
+default size); fingerprints are kept for them all, so that a build recomputes
+two of them (about 15 s) instead of checking the content hash alone."""
+
+
+def make(root: str | None = None, *, workers: int | None = None, progress: bool = True):
+    """Simulate every evaluation run and write ``book/data/held_out.nc`` (once;
+    afterwards ``tum2000 data regenerate held_out`` remakes it from the file)."""
+    from tum2000.sweeps.grid import make_grid
+    from tum2000.sweeps.stored import make_stored
+
+    return make_stored(NAME, base(), make_grid(None, zipped(), base()), SEEDS, root=root,
+                       fingerprint_max_cost=FINGERPRINT_MAX_COST, workers=workers,
+                       progress=progress)
+
+
+__all__ = ["make", "DURATION_MS", "FINGERPRINT_MAX_COST", "NAME", "POINTS", "SEEDS", "base",
+           "point_parameters", "zipped"]
