@@ -26,6 +26,13 @@ Two choices make this fast and exact:
    step, as the reference script's summed variable does.
 
 Neither needs sympy or compilation, so the numpy target starts at once.
+
+A stimulus (``stim_*`` parameters, :func:`stimulus_values`) adds a pulse, or
+a train of pulses, to the background input of every excitatory neuron. Its
+edges fall between time steps, so its input is constant over each step and
+the exact integration stays exact; with ``stim_amplitude_mV = 0`` every
+arithmetic result is the one it was without the stimulus (``I_b + 0.0`` is
+``I_b``), so the spikes are bit for bit the same.
 """
 
 from __future__ import annotations
