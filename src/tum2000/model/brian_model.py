@@ -26,6 +26,13 @@ Two choices make this fast and exact:
    step, as the reference script's summed variable does.
 
 Neither needs sympy or compilation, so the numpy target starts at once.
+
+A stimulus (``stim_*`` parameters, :func:`stimulus_values`) adds a pulse, or
+a train of pulses, to the background input of every excitatory neuron. Its
+edges fall between time steps, so its input is constant over each step and
+the exact integration stays exact; with ``stim_amplitude_mV = 0`` every
+arithmetic result is the one it was without the stimulus (``I_b + 0.0`` is
+``I_b``), so the spikes are bit for bit the same.
 """
 
 from __future__ import annotations
@@ -57,12 +64,29 @@ P_ve : 1 (constant)       # propagator: I_exc -> v
 P_vi : 1 (constant)       # propagator: I_inh -> v
 D_exc : 1 (constant)      # decay of I_exc over one step
 D_inh : 1 (constant)      # decay of I_inh over one step
+stim_gain : 1 (constant)  # 1: receives the stimulus (excitatory), 0: does not
+stim_amplitude : volt (shared, constant)         # input added to I_b during a pulse
+stim_onset_step : integer (shared, constant)     # step of the first onset (from step 0)
+stim_duration_steps : integer (shared, constant) # steps of each pulse
+stim_period_steps : integer (shared, constant)   # steps from onset to onset
 """
 
+STIMULUS_DTYPES: dict[str, type] = {"stim_onset_step": np.int64,
+                                    "stim_duration_steps": np.int64,
+                                    "stim_period_steps": np.int64}
+"""64-bit step counts: a pulse may start up to 2 x 10^7 ms after step 0, which
+is 2 x 10^10 steps at dt = 0.001 ms, beyond Brian2's 32-bit ``integer``."""
+
 # Runs at every step, before the threshold. While refractory v stays at reset.
+# The stimulus is added to I_b, so that with stim_amplitude = 0 the sum is I_b
+# exactly (x + 0.0 == x) and every other operation is the one it was without it.
+# stim_on is integer arithmetic on the step (Brian2's % has Python's semantics on
+# the numpy and C++ targets); the pulse is constant over each step it covers.
 NEURON_UPDATE = """
+stim_k = t_in_timesteps - stim_onset_step
+stim_on = int(stim_k >= 0 and stim_k % stim_period_steps < stim_duration_steps)
 active = int(t_in_timesteps - last_spike_step >= ref_steps)
-v += active * (v * P_vv + I_b * (1 - P_vv) + I_exc * P_ve + I_inh * P_vi - v)
+v += active * (v * P_vv + (I_b + stim_gain * stim_on * stim_amplitude) * (1 - P_vv) + I_exc * P_ve + I_inh * P_vi - v)
 I_exc *= D_exc
 I_inh *= D_inh
 """
@@ -134,7 +158,11 @@ def propagators(params: Parameters, tau_I_ms: float, scheme: str) -> tuple[float
 
 # Units of the variables below, as Brian2 names them (SI: volt, second).
 NEURON_UNITS: dict[str, str] = {"v": "volt", "I_b": "volt", "ref_steps": "1", "P_vv": "1",
-                                "P_ve": "1", "P_vi": "1", "D_exc": "1", "D_inh": "1"}
+                                "P_ve": "1", "P_vi": "1", "D_exc": "1", "D_inh": "1",
+                                "stim_gain": "1"}
+STIMULUS_UNITS: dict[str, str] = {"stim_amplitude": "volt", "stim_onset_step": "1",
+                                  "stim_duration_steps": "1", "stim_period_steps": "1"}
+"""The stimulus's shared constants (one value for all neurons), inputs of every run."""
 SYNAPSE_UNITS: dict[str, str] = {"U": "1", "A": "volt", "tau_rec": "second",
                                  "tau_I": "second", "tau_facil": "second",
                                  "facilitates": "1", "from_exc": "1"}
@@ -162,7 +190,31 @@ def neuron_values(params: Parameters, net: Network) -> dict[str, np.ndarray]:
         values["P_vv"] = p_vv
         values[f"P_v{current}"] = p_vi
         values["D_exc" if current == "e" else "D_inh"] = decay
+    values["stim_gain"] = exc.astype(float)
     return values
+
+
+def stimulus_values(params: Parameters) -> dict[str, np.ndarray]:
+    """The stimulus's shared constants (:data:`STIMULUS_UNITS`), one-element arrays in
+    SI units (volt) and time steps.
+
+    Pulse ``m`` (0, 1, ...) is on during the steps ``onset + m * period`` to
+    ``onset + m * period + duration - 1``, where ``onset`` counts from the
+    start of the simulation (the burn-in's first step). Onset, duration and
+    period are whole steps (checked by :class:`~tum2000.model.parameters.Parameters`),
+    so the pulse switches only between steps: over each step its input is
+    constant and the exact integration of the membrane stays exact (the
+    propagator integrates a constant input exactly, as it does I_b). One pulse
+    (``stim_interval_ms`` null) is a train whose period exceeds the simulation.
+    """
+    end_step = params.steps("burn_in_ms") + params.steps("duration_ms")
+    onset = params.steps("burn_in_ms") + params.steps("stim_start_ms")
+    period = (end_step + 1 if params["stim_interval_ms"] is None
+              else params.steps("stim_interval_ms"))
+    return {"stim_amplitude": np.array([params["stim_amplitude_mV"] * MV]),
+            "stim_onset_step": np.array([onset], dtype=np.int64),
+            "stim_duration_steps": np.array([params.steps("stim_duration_ms")], dtype=np.int64),
+            "stim_period_steps": np.array([period], dtype=np.int64)}
 
 
 def synapse_values(net: Network) -> dict[str, np.ndarray]:
@@ -193,7 +245,7 @@ def add_model(b2, n_neurons: int, clock, neuron_namespace: dict | None = None,
     """
     neurons = b2.NeuronGroup(n_neurons, NEURON_MODEL + extra_neuron_model, threshold=THRESHOLD,
                              reset=RESET, method="euler", clock=clock, name="neurons",
-                             namespace=neuron_namespace or {})
+                             namespace=neuron_namespace or {}, dtype=STIMULUS_DTYPES)
     neurons.last_spike_step = INITIAL_LAST_SPIKE_STEP
     neurons.run_regularly(NEURON_UPDATE, when="groups", name="neurons_update")
     synapses = b2.Synapses(neurons, neurons, SYNAPSE_MODEL, on_pre=SYNAPSE_ON_PRE,
@@ -270,6 +322,9 @@ def _run_network(params: Parameters, net: Network, target: str, progress: bool) 
         for name, values in neuron_values(params, net).items():
             unit = NEURON_UNITS[name]
             setattr(neurons, name, values * units[unit] if unit in units else values)
+        for name, values in stimulus_values(params).items():
+            unit = STIMULUS_UNITS[name]
+            setattr(neurons, name, values[0] * units[unit] if unit in units else values[0])
         synapses.connect(i=net.pre, j=net.post)
         set_initial_synapse_state(synapses)
         for name, values in synapse_values(net).items():

@@ -1,13 +1,15 @@
 """Draw every random quantity of one network instance with NumPy.
 
 All randomness of a simulation comes from here, from one
-``numpy.random.SeedSequence(seed)``: background inputs, initial potentials,
+``numpy.random.SeedSequence(seed)`` (and ``v_init_seed``, when set): background inputs, initial potentials,
 connectivity and per-synapse parameters. Brian2 only receives the drawn
 arrays, so the numpy, cython and cpp_standalone targets simulate the same
 network (Brian2's own ``connect(p=...)`` draws differently on each target).
 
 Each component has its own child stream (``SeedSequence.spawn``), so changing,
-say, the background-input spread does not rewire the network.
+say, the background-input spread does not rewire the network. The initial
+membrane potentials alone may come from a seed of their own
+(``v_init_seed``, :func:`v_init_stream`).
 """
 
 from __future__ import annotations
@@ -114,6 +116,29 @@ def expected_synapses(params: Parameters) -> float:
     return float(pairs * params["p_connect"])
 
 
+V_INIT_SEED_KEY = 7919
+"""Second entropy word of the initial state's own stream,
+``SeedSequence([v_init_seed, V_INIT_SEED_KEY])``: its entropy (two words, no
+spawn key) differs from that of a network's ``SeedSequence(seed)`` (one word)
+and of its spawned children (padded words and a spawn key), so
+``v_init_seed = s`` does not repeat a stream of ``seed = s``."""
+
+
+def v_init_stream(params: Parameters, network_stream: np.random.Generator) -> np.random.Generator:
+    """The generator of the initial membrane potentials.
+
+    ``network_stream`` (the network seed's ``v_init`` child) when
+    ``v_init_seed`` is null, so that the draw is the one it always was;
+    otherwise a generator of ``v_init_seed`` alone, so that one wiring (and
+    background input, drawn from the network's seed) can start from many
+    initial states.
+    """
+    if params["v_init_seed"] is None:
+        return network_stream
+    return np.random.default_rng(
+        np.random.SeedSequence([int(params["v_init_seed"]), V_INIT_SEED_KEY]))
+
+
 def draw_network(params: Parameters, seed: int) -> Network:
     """Draw a network instance for ``params`` from ``seed`` (an integer >= 0)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -124,7 +149,8 @@ def draw_network(params: Parameters, seed: int) -> Network:
     N = n_exc + n_inh
     half = params["I_b_spread_mV"] / 2.0
     I_b = params["I_b_center_mV"] + streams["I_b"].uniform(-half, half, size=N)
-    v_init = streams["v_init"].uniform(params["v_init_min_mV"], params["v_init_max_mV"], size=N)
+    v_init = v_init_stream(params, streams["v_init"]).uniform(
+        params["v_init_min_mV"], params["v_init_max_mV"], size=N)
 
     offsets = {"E": 0, "I": n_exc}
     sizes = {"E": n_exc, "I": n_inh}

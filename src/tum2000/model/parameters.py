@@ -198,6 +198,11 @@ SPECS: dict[str, Spec] = {
         Spec("v_init_max_mV", 0.0, "mV", "reference script",
              "upper bound of the uniform initial membrane potential", low=-1000.0,
              high=1000.0),
+        Spec("v_init_seed", None, "", "our choice",
+             "seed of the initial membrane potentials alone (null: drawn from the "
+             "network's seed, as always); with it, one wiring can start from many "
+             "initial states. It matters only when v_init_min_mV < v_init_max_mV",
+             kind=int, low=0, high=SEED_LIMIT - 1, nullable=True),
         # --- synapses ------------------------------------------------------
         *_pathway_specs(),
         Spec("A_sd_fraction", 0.5, "", "paper",
@@ -214,6 +219,19 @@ SPECS: dict[str, Spec] = {
         Spec("tau_min_ms", 5.0, "ms", "reference script",
              "lower truncation bound of tau_rec and tau_facil", low=0.0, high=1e5,
              low_open=True),
+        # --- stimulus ------------------------------------------------------
+        Spec("stim_amplitude_mV", 0.0, "mV", "our choice",
+             "input added to the background input I_b of every excitatory neuron "
+             "while a pulse is on (0: no stimulus)", low=-100.0, high=100.0),
+        Spec("stim_duration_ms", 1.0, "ms", "our choice",
+             "length of each pulse (a whole multiple of dt_ms)", low=0.0, high=1000.0,
+             low_open=True),
+        Spec("stim_start_ms", 0.0, "ms", "our choice",
+             "onset of the first pulse, from the start of the recording (the "
+             "dataset's time axis; negative: inside the burn-in)", low=-1e7, high=1e7),
+        Spec("stim_interval_ms", None, "ms", "our choice",
+             "period of a pulse train, onset to onset, longer than a pulse "
+             "(null: one pulse)", low=0.0, high=1e7, low_open=True, nullable=True),
         # --- numerics and recording ---------------------------------------
         Spec("integration", "exact", "", "our choice",
              "'exact': membrane and synaptic current integrated exactly over each "
@@ -383,6 +401,18 @@ def _check_consistency(v: Mapping[str, Any]) -> None:
         if not _is_multiple(v[name], dt):
             raise ParameterError(
                 f"{name} must be a whole multiple of dt_ms ({dt:g} ms), got {v[name]:g}")
+    for name in ("stim_start_ms", "stim_duration_ms", "stim_interval_ms"):
+        if v[name] is not None and not _is_multiple(v[name], dt):
+            raise ParameterError(
+                f"{name} must be a whole multiple of dt_ms ({dt:g} ms), got {v[name]:g}")
+    if v["stim_start_ms"] < -v["burn_in_ms"]:
+        raise ParameterError(
+            "stim_start_ms must be >= -burn_in_ms (the simulation starts at "
+            f"{-v['burn_in_ms']:g} ms), got {v['stim_start_ms']:g}")
+    if v["stim_interval_ms"] is not None and v["stim_interval_ms"] <= v["stim_duration_ms"]:
+        raise ParameterError(
+            "stim_interval_ms must exceed stim_duration_ms "
+            f"({v['stim_duration_ms']:g} ms), got {v['stim_interval_ms']:g}")
     for name in ("burn_in_ms", "duration_ms"):
         if not _is_multiple(v[name], v["record_dt_ms"]):
             raise ParameterError(

@@ -13,7 +13,7 @@ code, the Brian2 version and the compiler flags, and the number of neuron and
 synapse *slots*. Slots come in buckets (steps of 2^(1/8), ~9 %), sized for the
 expected number of synapses, so that every seed of a parameter set, and
 nearby sizes, share one build; unused slots are inert. Time step, durations,
-threshold, reset and every drawn value are inputs. The build for the default
+threshold, reset, the stimulus and every drawn value are inputs. The build for the default
 network is made by ``make setup``; any other size is built on first use
 (about a minute) and kept.
 
@@ -49,7 +49,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from tum2000.model.brian_model import RunOutput, neuron_values, synapse_values
+from tum2000.model.brian_model import RunOutput, neuron_values, stimulus_values, synapse_values
 from tum2000.model.network import Network, expected_synapses
 from tum2000.model.parameters import Parameters
 from tum2000 import config
@@ -284,7 +284,7 @@ def write_inputs(engine: Engine, run_dir: Path, params: Parameters, net: Network
     (run_dir / "results").mkdir()
     spare = n  # the first neuron slot after the network
     neuron_fill = {"v": np.nan, "I_b": 0.0, "ref_steps": 0, "P_vv": 1.0, "P_ve": 0.0,
-                   "P_vi": 0.0, "D_exc": 0.0, "D_inh": 0.0}
+                   "P_vi": 0.0, "D_exc": 0.0, "D_inh": 0.0, "stim_gain": 0.0}
     synapse_fill = {"U": 0.5, "A": 0.0, "tau_rec": 1.0, "tau_I": 0.003, "tau_facil": 1.0,
                     "facilitates": 0.0, "from_exc": 0.0}
     values: dict[str, np.ndarray] = {}
@@ -292,6 +292,8 @@ def write_inputs(engine: Engine, run_dir: Path, params: Parameters, net: Network
         values[f"neurons.{name}"] = _padded(array, engine.neuron_slots, neuron_fill[name])
     for name, array in synapse_values(net).items():
         values[f"synapses.{name}"] = _padded(array, engine.synapse_slots, synapse_fill[name])
+    for name, array in stimulus_values(params).items():
+        values[f"neurons.{name}"] = array
     ms = 1e-3
     values.update({
         "neurons.v_thresh": np.array([params["v_thresh_mV"] * ms]),

@@ -14,6 +14,10 @@ run (see :mod:`tum2000.model.engine`):
 * the connections through the ``static_arrays/`` files that
   ``Synapses.connect(i=..., j=...)`` reads at start-up, from the run's own
   working directory;
+* the stimulus (amplitude, onset, duration and period of its pulses) through
+  the neurons' shared constants of
+  :data:`~tum2000.model.brian_model.STIMULUS_UNITS`, so one build serves every
+  stimulus;
 * the time step, the number of steps, ``v_thresh`` and ``v_reset`` through
   one-element variables of a ``control`` group (``dt`` is copied into the
   clock before the run starts). The run is compiled as a very long one and
@@ -42,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tum2000.model.brian_model import NEURON_UNITS, SYNAPSE_UNITS, add_model, set_initial_synapse_state
+from tum2000.model.brian_model import (NEURON_UNITS, STIMULUS_UNITS, SYNAPSE_UNITS, add_model,
+                                       set_initial_synapse_state)
 
 COMPILE_ARGS: tuple[str, ...] = ("-w", "-O3", "-ffp-contract=off", "-std=c++11")
 """Compiler flags of the engine. Unlike Brian2's default (``-ffast-math
@@ -190,6 +195,9 @@ def build(spec: dict, directory: Path) -> dict:
                                               "size": size}
     for name in ("v_thresh", "v_reset"):
         inputs[f"neurons.{name}"] = {"dtype": "<f8", "size": 1}
+    for name in STIMULUS_UNITS:
+        inputs[f"neurons.{name}"] = {"dtype": np.dtype(neurons.variables[name].dtype).str,
+                                     "size": 1}
     for name in ("end_step", "dt_run", "report_s", "write_state"):
         inputs[f"control.{name}"] = {"dtype": "<f8", "size": 1}
     static = sorted(p.name for p in (directory / "static_arrays").iterdir())
