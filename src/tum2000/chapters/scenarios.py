@@ -252,9 +252,10 @@ def hazard_glue(study, verdict_hazard: Verdict, verdict_interval: Verdict) -> di
 
 # --- the evoked experiment ------------------------------------------------------------------------
 
-EVOKED_MIN_MV = 0.5
-"""A threshold pulse this small (two bisection steps of 0.25 mV) counts as
-'almost nothing': under a fold the needed pulse shrinks to zero near x_c."""
+EVOKED_MIN_MV = 0.125
+"""A threshold pulse this small (two bisection steps of 0.0625 mV, a 5 ms
+pulse moving the membrane by ~0.02 mV) counts as 'almost nothing': under a
+fold the needed pulse shrinks to zero near x_c."""
 
 
 def evoked_verdict(evoked: xr.Dataset) -> Verdict:
