@@ -88,6 +88,12 @@ NOISE_DT_MS: float | None = None
 (0.1 ms by default). Spikes of one step act on the synaptic currents from the
 next step on, a delay of one step as in the network; larger steps lengthen
 that delay and change the population spikes (see the chapter)."""
+NOISE_SIZES: tuple[str, ...] = ("population", "in_degree")
+"""Neurons whose Poisson counts make the finite-size noise: the populations' N (every
+neuron's spikes reach the population's mean input), or the in-degrees C_EE = p N_E
+and C_IE = p N_I (the inputs one excitatory neuron actually receives: at a fixed
+in-degree its input fluctuations do not shrink with N, as the network's PS rate
+does not; issue 18)."""
 NOISE_STREAM = 2000
 """Extra key of the finite-size noise's random stream (``SeedSequence([seed, 2000])``),
 so that it never coincides with the network's streams for the same seed."""
@@ -112,7 +118,8 @@ class RateModel:
     ``transfer`` is "lif" (the network's neurons) or "threshold_linear"
     (Loebel & Tsodyks 2002); ``tl_gain_hz_per_mV`` overrides the TL gain of
     both populations (default: each matched to its LIF neuron 1 mV above
-    threshold).
+    threshold). ``noise_size`` sets how many neurons' Poisson counts make
+    the finite-size noise (:data:`NOISE_SIZES`).
     """
 
     consts: Sequence[Constants]
@@ -120,6 +127,7 @@ class RateModel:
     depression: bool = True
     transfer: str = "lif"
     tl_gain_hz_per_mV: float | None = None
+    noise_size: str = "population"
 
     def __post_init__(self) -> None:
         check_transfer(self.transfer)
@@ -143,8 +151,18 @@ class RateModel:
             gain = None if self.tl_gain_hz_per_mV is None else self.tl_gain_hz_per_mV / 1000.0
             self.phi[p] = BinAveragedRate(first[p], edges[:, :-1], edges[:, 1:],
                                           transfer=self.transfer, gain_per_ms_mV=gain)
-        self.per_class = np.array([[[c.populations["E"].N], [c.populations["I"].N]]
-                                   for c in self.consts]) / self.n_classes   # (R, 2, 1)
+        if self.noise_size not in NOISE_SIZES:
+            raise ValueError(f"unknown noise_size {self.noise_size!r} "
+                             f"(allowed: {', '.join(NOISE_SIZES)})")
+        self.size = np.array([[[c.populations["E"].N], [c.populations["I"].N]]
+                              for c in self.consts], dtype=np.float64)      # (R, 2, 1)
+        if self.noise_size == "in_degree":
+            # what one excitatory neuron sees: C_EE excitatory and C_IE inhibitory inputs
+            noise = np.array([[[c.pathways["EE"].in_degree], [c.pathways["IE"].in_degree]]
+                              for c in self.consts], dtype=np.float64)
+        else:
+            noise = self.size
+        self.per_class = noise / self.n_classes                              # (R, 2, 1)
 
         def table(get) -> np.ndarray:
             return np.array([[get(c.pathways[pw]) for pw in PATHWAYS] for c in self.consts],
@@ -262,8 +280,8 @@ def simulate_rate_model(params: Parameters | Sequence[Parameters], *,
                         transfer: str = "lif", tl_gain_hz_per_mV: float | None = None,
                         noise_dt_ms: float | None = NOISE_DT_MS,
                         duration_ms: float | None = None, burn_in_ms: float | None = None,
-                        record_dt_ms: float | None = None, rtol: float = 1e-6
-                        ) -> xr.Dataset:
+                        record_dt_ms: float | None = None, rtol: float = 1e-6,
+                        noise_size: str = "population") -> xr.Dataset:
     """Integrate the rate model; return a dataset like the network's.
 
     Parameters
@@ -288,6 +306,8 @@ def simulate_rate_model(params: Parameters | Sequence[Parameters], *,
         neuron 1 mV above threshold); see :class:`RateModel`.
     duration_ms, burn_in_ms, record_dt_ms
         Default: the (first) parameters' values (ms).
+    noise_size
+        "population" (default) or "in_degree": see :data:`NOISE_SIZES`.
     rtol
         Relative tolerance of the deterministic integration (absolute
         tolerance ``rtol / 100``), for convergence checks.
@@ -314,7 +334,7 @@ def simulate_rate_model(params: Parameters | Sequence[Parameters], *,
     members = [(r, s) for r in range(len(runs)) for s in seed_list]
     model = RateModel([constants(runs[r]) for r, _ in members], n_classes=int(n_classes),
                       depression=depression, transfer=transfer,
-                      tl_gain_hz_per_mV=tl_gain_hz_per_mV)
+                      tl_gain_hz_per_mV=tl_gain_hz_per_mV, noise_size=noise_size)
     if finite_size:
         dt = float(first["dt_ms"] if noise_dt_ms is None else noise_dt_ms)
         x, u, current, rates = _integrate_noisy(model, [s for _, s in members], dt, burn_in,
@@ -384,7 +404,7 @@ def _to_dataset(model: RateModel, params: Parameters, x: np.ndarray, u: np.ndarr
     """Dataset of the batch's R members (dim ``member``): x, u (R, time, pathway, class),
     currents (R, time, pathway), class rates (R, time, population, class) in 1/ms."""
     rate_e, rate_i = 1000.0 * rates[..., 0, :], 1000.0 * rates[..., 1, :]   # Hz
-    n_e, n_i = model.per_class[:, 0] * model.n_classes, model.per_class[:, 1] * model.n_classes
+    n_e, n_i = model.size[:, 0], model.size[:, 1]
     mean_e, mean_i = rate_e.mean(axis=-1), rate_i.mean(axis=-1)               # (R, time)
     pop_rate = np.stack([mean_e, mean_i, (n_e * mean_e + n_i * mean_i) / (n_e + n_i)], axis=1)
     recovered = np.moveaxis(x.mean(axis=-1), -1, 1)                         # (R, pathway, time)
