@@ -10,6 +10,11 @@
   (:func:`simulate_rate_model`), deterministic or with finite-size noise;
 * :mod:`~tum2000.meanfield.reduced`: the slow-fast picture (S-curve, fold,
   critical x, nullclines, the converged loop gain);
+* :mod:`~tum2000.meanfield.bifurcation`: the threshold-linear model's fold and
+  limit cycle over J_EE and w (a converged scan), the LIF loop gain beside it;
+* :mod:`~tum2000.meanfield.theory`: :func:`~tum2000.meanfield.theory.predict`,
+  the network's full-PS rate and x before/after from the parameters alone
+  (``tum2000 theory``; Holcman & Tsodyks 2006 for noise-driven switching);
 
 The comparison of the rate model with the network over seeds and parameters runs
 simulations, so it lives with the other studies in
