@@ -116,6 +116,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_theory(args: argparse.Namespace) -> int:
+    """Predict the network's population spikes without simulating it: one JSON object."""
+    from tum2000.meanfield.theory import predict
+
+    # the same parsing and checks as `simulate` (names, values, seed), before any work
+    params = _parameters(args)
+    prediction = predict(params, args.seed, progress=not args.quiet)
+    print(json.dumps(prediction, allow_nan=False))
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from tum2000.analysis import summarize
     from tum2000.store.dataset import load
@@ -337,6 +348,15 @@ def make_parser() -> argparse.ArgumentParser:
                    help="simulate even if the dataset cache holds the result; cache nothing")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("theory", help="predict the rate of full population spikes and x "
+                       "before/after them from the parameters alone (one JSON object; "
+                       "the network is not simulated)")
+    _add_parameter_options(p)
+    p.add_argument("--seed", type=_seed, default=1,
+                   help="seed of the rate model's noise (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=cmd_theory)
 
     p = sub.add_parser("summary", help="print headline statistics of a dataset as JSON")
     p.add_argument("file", help="dataset written by `tum2000 simulate`")

@@ -4,11 +4,17 @@
   (periodic and Poisson trains; depression and facilitation), hand-solvable;
 * :mod:`~tum2000.meanfield.constants`: the rate models' constants from the
   network's parameters (mean in-degree, truncated-normal means, couplings);
-* :mod:`~tum2000.meanfield.transfer`: the LIF transfer function;
+* :mod:`~tum2000.meanfield.transfer`: the LIF transfer function and
+  threshold-linear units (Loebel & Tsodyks 2002) matched to it;
 * :mod:`~tum2000.meanfield.rate_model`: the heterogeneous E-I rate model
   (:func:`simulate_rate_model`), deterministic or with finite-size noise;
 * :mod:`~tum2000.meanfield.reduced`: the slow-fast picture (S-curve, fold,
-  critical x, nullclines);
+  critical x, nullclines, the converged loop gain);
+* :mod:`~tum2000.meanfield.bifurcation`: the threshold-linear model's fold and
+  limit cycle over J_EE and w (a converged scan), the LIF loop gain beside it;
+* :mod:`~tum2000.meanfield.theory`: :func:`~tum2000.meanfield.theory.predict`,
+  the network's full-PS rate and x before/after from the parameters alone
+  (``tum2000 theory``; Holcman & Tsodyks 2006 for noise-driven switching);
 
 The comparison of the rate model with the network over seeds and parameters runs
 simulations, so it lives with the other studies in
@@ -21,9 +27,9 @@ Neural Computation 10:821.
 from tum2000.meanfield import synapse
 from tum2000.meanfield.constants import constants
 from tum2000.meanfield.rate_model import RateModel, simulate_rate_model
-from tum2000.meanfield.reduced import critical_x, s_curve
+from tum2000.meanfield.reduced import critical_x, loop_gain_maximum, s_curve
 from tum2000.meanfield.synapse import CV_REGULAR_MAX
 
 
-__all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "critical_x", "s_curve",
-           "simulate_rate_model", "synapse"]
+__all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "critical_x", "loop_gain_maximum",
+           "s_curve", "simulate_rate_model", "synapse"]

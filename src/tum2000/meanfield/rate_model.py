@@ -7,7 +7,14 @@ the uniform distribution [I_b_center - w/2, I_b_center + w/2], and fires at
     r_b = phi(b + mu_pop)
 
 with phi the LIF transfer function (:mod:`.transfer`) and mu_pop the
-population's synaptic input (mV). Each pathway (source then target) has a
+population's synaptic input (mV). ``transfer="threshold_linear"`` replaces
+phi by the threshold-linear units of Loebel & Tsodyks (2002, J Comput
+Neurosci 13:111-124), ``g [mu - theta]_+`` with g matched to the LIF neuron
+1 mV above threshold (:func:`~tum2000.meanfield.transfer.threshold_linear_gain`,
+per population): everything else (classes, pathways, depression,
+facilitation, inhibition, noise) stays the same, so the two models differ in
+phi's shape alone. The TL model can fold and fire deterministic population
+spikes; the LIF model cannot (:mod:`.reduced`, :mod:`.bifurcation`). Each pathway (source then target) has a
 synaptic current
 
     tau_I dI/dt = -I + J <rho x r>_source classes,      J = C mean(A) tau_I
@@ -69,7 +76,7 @@ from scipy.integrate import solve_ivp
 
 from tum2000.model.parameters import PATHWAYS, Parameters
 from tum2000.meanfield.constants import Constants, constants
-from tum2000.meanfield.transfer import BinAveragedRate
+from tum2000.meanfield.transfer import BinAveragedRate, check_transfer
 
 SOURCE = np.array([0 if pw[0] == "E" else 1 for pw in PATHWAYS])
 """Source population (0: E, 1: I) of each pathway, in :data:`PATHWAYS` order."""
@@ -81,6 +88,12 @@ NOISE_DT_MS: float | None = None
 (0.1 ms by default). Spikes of one step act on the synaptic currents from the
 next step on, a delay of one step as in the network; larger steps lengthen
 that delay and change the population spikes (see the chapter)."""
+NOISE_SIZES: tuple[str, ...] = ("population", "in_degree")
+"""Neurons whose Poisson counts make the finite-size noise: the populations' N (every
+neuron's spikes reach the population's mean input), or the in-degrees C_EE = p N_E
+and C_IE = p N_I (the inputs one excitatory neuron actually receives: at a fixed
+in-degree its input fluctuations do not shrink with N, as the network's PS rate
+does not; issue 18)."""
 NOISE_STREAM = 2000
 """Extra key of the finite-size noise's random stream (``SeedSequence([seed, 2000])``),
 so that it never coincides with the network's streams for the same seed."""
@@ -101,13 +114,23 @@ class RateModel:
     stay 0, so their release fraction ``U + (1 - U) u`` is U) and the four
     synaptic currents I (R, pathway) in mV, pathways in :data:`PATHWAYS`
     order (EE, EI from E classes; IE, II from I classes).
+
+    ``transfer`` is "lif" (the network's neurons) or "threshold_linear"
+    (Loebel & Tsodyks 2002); ``tl_gain_hz_per_mV`` overrides the TL gain of
+    both populations (default: each matched to its LIF neuron 1 mV above
+    threshold). ``noise_size`` sets how many neurons' Poisson counts make
+    the finite-size noise (:data:`NOISE_SIZES`).
     """
 
     consts: Sequence[Constants]
     n_classes: int = N_CLASSES
     depression: bool = True
+    transfer: str = "lif"
+    tl_gain_hz_per_mV: float | None = None
+    noise_size: str = "population"
 
     def __post_init__(self) -> None:
+        check_transfer(self.transfer)
         self.consts = list(self.consts)
         self.R = len(self.consts)
         first = self.consts[0].populations
@@ -125,9 +148,21 @@ class RateModel:
                                           c.populations[p].I_b_spread_mV, self.n_classes)
                               for c in self.consts])                       # (R, K + 1)
             self.b[p] = 0.5 * (edges[:, :-1] + edges[:, 1:])
-            self.phi[p] = BinAveragedRate(first[p], edges[:, :-1], edges[:, 1:])
-        self.per_class = np.array([[[c.populations["E"].N], [c.populations["I"].N]]
-                                   for c in self.consts]) / self.n_classes   # (R, 2, 1)
+            gain = None if self.tl_gain_hz_per_mV is None else self.tl_gain_hz_per_mV / 1000.0
+            self.phi[p] = BinAveragedRate(first[p], edges[:, :-1], edges[:, 1:],
+                                          transfer=self.transfer, gain_per_ms_mV=gain)
+        if self.noise_size not in NOISE_SIZES:
+            raise ValueError(f"unknown noise_size {self.noise_size!r} "
+                             f"(allowed: {', '.join(NOISE_SIZES)})")
+        self.size = np.array([[[c.populations["E"].N], [c.populations["I"].N]]
+                              for c in self.consts], dtype=np.float64)      # (R, 2, 1)
+        if self.noise_size == "in_degree":
+            # what one excitatory neuron sees: C_EE excitatory and C_IE inhibitory inputs
+            noise = np.array([[[c.pathways["EE"].in_degree], [c.pathways["IE"].in_degree]]
+                              for c in self.consts], dtype=np.float64)
+        else:
+            noise = self.size
+        self.per_class = noise / self.n_classes                              # (R, 2, 1)
 
         def table(get) -> np.ndarray:
             return np.array([[get(c.pathways[pw]) for pw in PATHWAYS] for c in self.consts],
@@ -242,9 +277,11 @@ def poisson_by_inversion(lam: np.ndarray, uniform: np.ndarray) -> np.ndarray:
 def simulate_rate_model(params: Parameters | Sequence[Parameters], *,
                         n_classes: int = N_CLASSES, depression: bool = True,
                         finite_size: bool = False, seeds: int | Sequence[int] = 1,
+                        transfer: str = "lif", tl_gain_hz_per_mV: float | None = None,
                         noise_dt_ms: float | None = NOISE_DT_MS,
                         duration_ms: float | None = None, burn_in_ms: float | None = None,
-                        record_dt_ms: float | None = None) -> xr.Dataset:
+                        record_dt_ms: float | None = None, rtol: float = 1e-6,
+                        noise_size: str = "population") -> xr.Dataset:
     """Integrate the rate model; return a dataset like the network's.
 
     Parameters
@@ -263,8 +300,17 @@ def simulate_rate_model(params: Parameters | Sequence[Parameters], *,
         ``noise_dt_ms`` (default: the parameters' ``dt_ms``), one realization
         per seed in ``seeds`` (a list gives a ``seed`` dimension); False: the
         deterministic model (``solve_ivp``; ``seeds`` ignored).
+    transfer, tl_gain_hz_per_mV
+        "lif" (default) or "threshold_linear" units (Loebel & Tsodyks
+        2002) and the latter's gain in Hz/mV (default: matched to the LIF
+        neuron 1 mV above threshold); see :class:`RateModel`.
     duration_ms, burn_in_ms, record_dt_ms
         Default: the (first) parameters' values (ms).
+    noise_size
+        "population" (default) or "in_degree": see :data:`NOISE_SIZES`.
+    rtol
+        Relative tolerance of the deterministic integration (absolute
+        tolerance ``rtol / 100``), for convergence checks.
 
     Returns
     -------
@@ -287,14 +333,15 @@ def simulate_rate_model(params: Parameters | Sequence[Parameters], *,
     # the batch: every run with every seed
     members = [(r, s) for r in range(len(runs)) for s in seed_list]
     model = RateModel([constants(runs[r]) for r, _ in members], n_classes=int(n_classes),
-                      depression=depression)
+                      depression=depression, transfer=transfer,
+                      tl_gain_hz_per_mV=tl_gain_hz_per_mV, noise_size=noise_size)
     if finite_size:
         dt = float(first["dt_ms"] if noise_dt_ms is None else noise_dt_ms)
         x, u, current, rates = _integrate_noisy(model, [s for _, s in members], dt, burn_in,
                                                 rec_dt, n_rec)
     else:
         sol = solve_ivp(model.rhs, (0.0, t_rec[-1]), model.pack(*model.initial_state()),
-                        method="RK45", t_eval=t_rec, rtol=1e-6, atol=1e-8)
+                        method="RK45", t_eval=t_rec, rtol=rtol, atol=rtol * 1e-2)
         if not sol.success:
             raise RuntimeError(f"rate model integration failed: {sol.message}")
         parts = [model.unpack(y) for y in sol.y.T]
@@ -357,7 +404,7 @@ def _to_dataset(model: RateModel, params: Parameters, x: np.ndarray, u: np.ndarr
     """Dataset of the batch's R members (dim ``member``): x, u (R, time, pathway, class),
     currents (R, time, pathway), class rates (R, time, population, class) in 1/ms."""
     rate_e, rate_i = 1000.0 * rates[..., 0, :], 1000.0 * rates[..., 1, :]   # Hz
-    n_e, n_i = model.per_class[:, 0] * model.n_classes, model.per_class[:, 1] * model.n_classes
+    n_e, n_i = model.size[:, 0], model.size[:, 1]
     mean_e, mean_i = rate_e.mean(axis=-1), rate_i.mean(axis=-1)               # (R, time)
     pop_rate = np.stack([mean_e, mean_i, (n_e * mean_e + n_i * mean_i) / (n_e + n_i)], axis=1)
     recovered = np.moveaxis(x.mean(axis=-1), -1, 1)                         # (R, pathway, time)
@@ -386,7 +433,7 @@ def _to_dataset(model: RateModel, params: Parameters, x: np.ndarray, u: np.ndarr
                 "exc_class": ("exc_class", np.arange(model.n_classes))},
         attrs={"title": "heterogeneous E-I rate model of the tum2000 network",
                "n_classes": model.n_classes, "depression": int(depression),
-               "finite_size": int(finite_size),
+               "finite_size": int(finite_size), "transfer": model.transfer,
                "constants": json.dumps({pw: {"in_degree": c.in_degree, "A_mV": c.A_mV,
                                              "U": c.U, "tau_rec_ms": c.tau_rec_ms,
                                              "tau_facil_ms": c.tau_facil_ms,

@@ -25,9 +25,17 @@ before the fold.
   loop gain reaches 1 near ``x_c ~ w/(J U phi_top)`` (:func:`critical_x`).
   The exact curve of a large population (:func:`s_curve`) bends less: phi is
   concave above threshold, its largest gain along the low branch
-  (:func:`max_loop_gain`) stays below 1, and a deterministic population
-  never jumps; the finite network's fluctuations do it once the gain is
-  close to 1.
+  (:func:`loop_gain_maximum`: 0.752 at the cusp s = w/2 with the default
+  parameters) stays below 1, and a deterministic population never jumps;
+  the finite network's fluctuations do it once the gain is close to 1
+  (noise-driven switching, Holcman & Tsodyks 2006, PLoS Comput Biol 2:e23).
+  At a fixed point the gain ``J U x E'(s)`` equals ``s E'(s)/E(s)``, which
+  does not depend on J: no coupling strength makes the LIF population fold.
+* The same S-curve with threshold-linear units (``transfer="threshold_linear"``
+  in :func:`s_curve`, Loebel & Tsodyks 2002): the gain ``2s/(w/2 + s)``
+  reaches 1 at s = w/2, where x = 1/(g J U); beyond, every unit is above
+  threshold, E = g s and x stays at 1/(g J U) (unbounded units: the upper
+  branch is degenerate, the rate is limited only by depression).
 * Inhibition (:func:`critical_x` with ``inhibition=True``): the inhibitory
   population, driven through facilitating E->I synapses (release fraction
   ``U + (1 - U) u``), responds within tau_I and cancels part of the
@@ -42,11 +50,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 from tum2000.model.parameters import Parameters
 from tum2000.meanfield.constants import Constants, constants
-from tum2000.meanfield.transfer import BinAveragedRate, population_phi
+from tum2000.meanfield.transfer import BinAveragedRate, check_transfer, population_phi
 
 
 # --- threshold-linear units (hand-solvable) -------------------------------------
@@ -89,7 +97,9 @@ class SCurve:
     ``rate_hz`` the excitatory population's rate there (and ``rate_inh_hz``
     the inhibitory one, NaN without inhibition). ``x_c``/``rate_c_hz``/``s_c``
     locate the fold that ends the low branch: NaN when x rises monotonically
-    with s (no fold in range, the case of LIF populations).
+    with s (no fold in range, the case of LIF populations). ``rate`` is the
+    excitatory population's E(s) (for :func:`max_loop_gain`), ``transfer``
+    the units' transfer function.
     """
 
     s_mV: np.ndarray
@@ -99,19 +109,29 @@ class SCurve:
     x_c: float
     rate_c_hz: float
     s_c: float
+    rate: BinAveragedRate | None = None
+    transfer: str = "lif"
 
 
-def _population_rate(params_consts: Constants, population: str) -> BinAveragedRate:
+# x may stay constant past the fold (threshold-linear units: a line of fixed points at
+# x = 1/(g J U)); a relative rise below this counts as no rise. The LIF curve's
+# smallest relative step on the default grid is ~1e-3, far above it.
+_FLAT = 1e-9
+
+
+def _population_rate(params_consts: Constants, population: str,
+                     transfer: str = "lif") -> BinAveragedRate:
     """E(s) (1/ms): phi averaged over the population's uniform background inputs."""
     n = params_consts.populations[population]
     half = n.I_b_spread_mV / 2.0
     return BinAveragedRate(n, np.array([n.I_b_center_mV - half]),
-                           np.array([n.I_b_center_mV + half]))
+                           np.array([n.I_b_center_mV + half]), transfer=transfer)
 
 
 def s_curve(params: Parameters, *, inhibition: bool = False, x_IE: float = 1.0,
             x_EI: float = 1.0, u_EI: float = 0.0, x_II: float = 1.0, u_II: float = 0.0,
-            s_range_mV: tuple[float, float] = (-30.0, 30.0), n_points: int = 1201) -> SCurve:
+            s_range_mV: tuple[float, float] = (-30.0, 30.0), n_points: int = 1201,
+            transfer: str = "lif") -> SCurve:
     """The S-shaped curve of fixed points of the reduced model and its lower fold.
 
     Without ``inhibition``: one excitatory population, ``s = J_EE U_EE x E(s)``.
@@ -120,10 +140,17 @@ def s_curve(params: Parameters, *, inhibition: bool = False, x_IE: float = 1.0,
     ``s_I = J_EI rho_EI x_EI E(s_E) + J_II rho_II x_II I(s_I)``, with the
     slow variables of the other pathways frozen at the given values and
     rho = U + (1 - U) u on the facilitating ones.
+
+    ``transfer`` "lif" (the network's neurons) or "threshold_linear" (Loebel
+    & Tsodyks 2002, gain matched to the LIF neuron 1 mV above threshold). A
+    TL curve without inhibition folds at x = 1/(g J U), s = w/2 (its x stays
+    at that value beyond, within a relative 1e-9, which counts as the end of
+    the low branch).
     """
+    check_transfer(transfer)
     c = constants(params)
-    rate_e = _population_rate(c, "E")
-    rate_i = _population_rate(c, "I")
+    rate_e = _population_rate(c, "E", transfer)
+    rate_i = _population_rate(c, "I", transfer)
     ee, ie, ei, ii = (c.pathways[p] for p in ("EE", "IE", "EI", "II"))
     s = np.linspace(*s_range_mV, n_points)
     E = rate_e(s)[..., 0]
@@ -148,26 +175,106 @@ def s_curve(params: Parameters, *, inhibition: bool = False, x_IE: float = 1.0,
     idx = np.flatnonzero(valid)
     if idx.size > 2:
         xv = x[idx]
-        # the low branch rises from x = 0; its end is the first local maximum
-        falls = np.flatnonzero(np.diff(xv) < 0)
+        # the low branch rises from x = 0; its end is the first local maximum (or the
+        # start of a plateau)
+        falls = np.flatnonzero(np.diff(xv) <= _FLAT * np.abs(xv[1:]))
         if falls.size:
             k = idx[falls[0]]
             x_c, rate_c, s_c = float(x[k]), float(E[k] * 1000.0), float(s[k])
     return SCurve(s_mV=s, x=np.where(valid, x, np.nan), rate_hz=E * 1000.0,
-                  rate_inh_hz=inh * 1000.0, x_c=x_c, rate_c_hz=rate_c, s_c=s_c)
+                  rate_inh_hz=inh * 1000.0, x_c=x_c, rate_c_hz=rate_c, s_c=s_c,
+                  rate=rate_e, transfer=transfer)
+
+
+@dataclass(frozen=True)
+class LoopGain:
+    """The largest loop gain of the excitatory population along its low branch.
+
+    ``gain`` = max over s > 0 of ``s E'(s)/E(s)``, attained at input ``s_mV``
+    (mV), where the population fires at ``rate_hz`` (Hz); ``x`` is the EE x
+    of that fixed point for the given coupling (``s / (J U E(s))``; the gain
+    itself does not depend on J). ``cusp_mV`` = w/2, where the bottom
+    neuron reaches threshold.
+    """
+
+    gain: float
+    s_mV: float
+    rate_hz: float
+    x: float
+    cusp_mV: float
+
+
+def loop_gain(rate: BinAveragedRate, s_mV) -> np.ndarray:
+    """``s E'(s) / E(s)`` with the exact derivative of the bin-averaged rate (one class).
+
+    At a fixed point of ``s = J U x E(s)``, ``J U x = s/E(s)``, so the loop
+    gain ``J U x E'(s)`` equals ``s E'(s)/E(s)``: it depends on the shape of
+    E alone, not on J (nor on U or x). NaN where E = 0.
+    """
+    s = np.asarray(s_mV, dtype=np.float64)
+    E = rate(s)[..., 0]
+    slope = rate.derivative(s)[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(E > 0, s * slope / E, np.nan)
+
+
+def _max_gain(rate: BinAveragedRate, s_max_mV: float) -> tuple[float, float]:
+    """(gain, s) at the largest ``s E'/E`` over 0 < s <= s_max (bounded optimisation).
+
+    ``s E'/E`` has a cusp at s = w/2 (below it the bottom neuron is silent,
+    above it its rate rises with infinite slope), so the two sides are
+    maximised separately (Brent's bounded method, xatol 1e-9 mV) and the cusp
+    itself is a candidate.
+    """
+    w = float(rate.hi[0] - rate.lo[0])
+    cusp = (rate.hi[0] + rate.lo[0]) / 2.0 - rate.theta + w / 2.0   # the bottom at threshold
+    candidates = [float(cusp)] if 0 < cusp <= s_max_mV else []
+    for a, b in ((1e-9, min(cusp, s_max_mV)), (max(cusp, 1e-9), s_max_mV)):
+        if b > a:
+            res = minimize_scalar(lambda v: -float(loop_gain(rate, v)), bounds=(a, b),
+                                  method="bounded", options={"xatol": 1e-9})
+            candidates += [float(res.x), a, b]
+    candidates.sort()
+    gains = np.array([float(loop_gain(rate, v)) for v in candidates])
+    # threshold-linear units keep gain 1 on the whole line beyond the cusp: report the
+    # smallest s that attains the maximum (to rounding, 1e-12)
+    k = int(np.flatnonzero(gains >= np.nanmax(gains) - 1e-12)[0])
+    return float(gains[k]), candidates[k]
+
+
+def loop_gain_maximum(params: Parameters, *, transfer: str = "lif",
+                      s_max_mV: float = 30.0) -> LoopGain:
+    """The converged largest loop gain of the excitatory population, and where it is.
+
+    Without inhibition. E'(s) is exact (:meth:`BinAveragedRate.derivative`)
+    and the maximum is found by bounded scalar optimisation on either side of
+    the cusp s = w/2 (0 < s <= ``s_max_mV``). With the default parameters
+    and LIF units: 0.752 at s = w/2 = 0.5 mV (a 1,201-point ``np.gradient``
+    gave 0.711; issue 18). Below 1 for every J: the LIF population cannot
+    fold (threshold-linear units reach exactly 1 at the cusp, the fold).
+    """
+    c = constants(params)
+    rate = _population_rate(c, "E", check_transfer(transfer))
+    gain, s = _max_gain(rate, s_max_mV)
+    ee = c.pathways["EE"]
+    E = float(rate(s)[0])
+    return LoopGain(gain=gain, s_mV=s, rate_hz=E * 1000.0,
+                    x=s / (ee.J_mV_ms * ee.U * E) if E > 0 else np.nan,
+                    cusp_mV=c.populations["E"].I_b_spread_mV / 2.0)
 
 
 def max_loop_gain(curve: SCurve) -> float:
     """Largest gain ``s E'(s) / E(s)`` of the excitatory loop along the low branch.
 
     At a fixed point of ``s = J U x E(s)`` the loop gain is ``J U x E'(s)``
-    = ``s E'(s)/E(s)``; a fold needs it to reach 1. Computed without
-    inhibition from the curve's ``s_mV`` and ``rate_hz``.
+    = ``s E'(s)/E(s)``; a fold needs it to reach 1. Converged (exact E',
+    bounded optimisation: :func:`loop_gain_maximum`, which also says where),
+    over the curve's positive s range, without inhibition.
     """
-    s, E = curve.s_mV, curve.rate_hz
-    slope = np.gradient(E, s)
-    ok = (s > 0) & (E > 0)
-    return float(np.max(s[ok] * slope[ok] / E[ok])) if ok.any() else np.nan
+    rate = curve.rate if curve.rate is not None else None
+    if rate is None:
+        raise ValueError("this SCurve carries no rate function; use loop_gain_maximum(params)")
+    return _max_gain(rate, float(np.max(curve.s_mV)))[0]
 
 
 @dataclass(frozen=True)
