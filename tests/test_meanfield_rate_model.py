@@ -1,13 +1,11 @@
-"""The heterogeneous E-I rate model and its comparison with the network."""
+"""The heterogeneous E-I rate model and its events, defined as the network's."""
 
 import numpy as np
 import pytest
 import xarray as xr
 
 import tum2000
-import synthetic
-from tum2000.sweeps.mean_field_comparison import (STATISTICS, network_rate_hz, pooled,
-                                          rate_model_events, rate_model_statistics)
+from tum2000.meanfield.bifurcation import rate_model_events
 from tum2000.meanfield.constants import constants
 from tum2000.meanfield.rate_model import poisson_by_inversion, simulate_rate_model
 
@@ -70,13 +68,12 @@ def test_no_population_spike_without_depression():
     without = simulate_rate_model(p, finite_size=True, seeds=seeds, depression=False)
 
     def full(rm):
-        ev = rate_model_events(rm)
-        return int((~ev["is_partial"]).sum())
+        return int(rate_model_events(rm)["full"].sum())
 
     assert sum(full(with_dep.sel(seed=s)) for s in seeds) >= 3
     assert [full(without.sel(seed=s)) for s in seeds] == [0, 0, 0, 0]
     np.testing.assert_array_equal(without["recovered"].values, 1.0)
-    assert rate_model_events(simulate_rate_model(p, depression=False)).sizes["ps"] == 0
+    assert rate_model_events(simulate_rate_model(p, depression=False))["onset_ms"].size == 0
 
 
 def test_bad_noise_step_is_refused(params):
@@ -90,13 +87,6 @@ def test_poisson_by_inversion_moments():
         counts = poisson_by_inversion(np.full(100_000, lam), rng.random(100_000))
         assert counts.mean() == pytest.approx(lam, rel=0.03)
         assert counts.var() == pytest.approx(lam, rel=0.05)
-
-
-def test_network_rate_in_hz_of_a_known_train():
-    ds = synthetic.regular_dataset(period_ms=50.0, duration_ms=2000.0)
-    rate = network_rate_hz(ds, bin_ms=100.0)
-    np.testing.assert_allclose(rate.values, 20.0)
-    assert rate.attrs["units"] == "Hz"
 
 
 def _fake_rate_model(bumps, duration=3000.0):
@@ -118,27 +108,11 @@ def _fake_rate_model(bumps, duration=3000.0):
 def test_rate_model_events_use_the_network_definitions():
     rm = _fake_rate_model([(500.0, 200.0), (510.0, 200.0), (2000.0, 100.0)])
     ev = rate_model_events(rm)
-    assert ev.sizes["ps"] == 2                         # 500 and 510 merge (gap < 20 ms)
-    np.testing.assert_allclose(ev["ps_onset"], [500.0, 2000.0])
+    assert ev["onset_ms"].size == 2                    # 500 and 510 merge (gap < 20 ms)
+    np.testing.assert_allclose(ev["onset_ms"], [500.0, 2000.0])
     np.testing.assert_allclose(ev["x_before"], [0.5, 0.3])
     # 200 Hz for 4 + 6 + 4 ms: at most one spike per neuron counts
     assert float(ev["participation"][0]) == pytest.approx(1.0)
     assert float(ev["participation"][1]) == pytest.approx(0.4)   # 100 Hz for 4 ms
-    assert bool(ev["is_partial"][1])
-    stats = rate_model_statistics(rm)
-    assert set(stats) == set(STATISTICS) and stats["n_ps"] == 2
-    assert stats["interval_sum_ms"] == pytest.approx(1500.0)
-
-
-def test_pooled_statistics_are_means_over_all_population_spikes():
-    runs = xr.Dataset({k: ("seed", v) for k, v in {
-        "n_ps": [3.0, 1.0], "n_intervals": [2.0, 0.0], "interval_sum_ms": [4000.0, 0.0],
-        "interval_sumsq_ms2": [8.5e6, 0.0], "x_before_sum": [1.5, 0.6], "x_after_sum": [0.9, 0.3],
-        "participation_sum": [2.4, 0.4], "n_partial": [0.0, 1.0], "n_sharp": [3.0, 0.0],
-        "duration_ms": [10000.0, 10000.0]}.items()})
-    out = pooled(runs)
-    assert float(out["interval_ms"]) == 2000.0
-    assert float(out["interval_cv"]) == pytest.approx(np.sqrt(8.5e6 / 2 - 4e6) / 2000.0)
-    assert float(out["x_before"]) == pytest.approx(2.1 / 4)
-    assert float(out["partial_fraction"]) == 0.25
-    assert float(out["ps_per_s"]) == pytest.approx(0.2)
+    assert not bool(ev["full"][1]) and bool(ev["full"][0])
+    assert ev["whole"].all()

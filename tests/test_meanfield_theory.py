@@ -226,21 +226,6 @@ def test_threshold_linear_fixed_points_and_fold():
     assert all(f(E, a) > 0 for E in np.geomspace(1e-6, 1e3, 400))   # no fixed point left
 
 
-def test_lif_critical_x_estimate_and_inhibition():
-    p = tum2000.preset("default")
-    est = reduced.critical_x(p, inhibition=False)
-    c = constants(p)
-    top = lif_rate_hz(15.5, 30.0, 15.0, 13.5, 3.0) / 1000
-    assert est.x_c == pytest.approx(1.0 / (c.pathways["EE"].J_mV_ms * 0.5 * top), rel=1e-9)
-    assert 0.38 < est.x_c < 0.42                     # ~0.39-0.40 at w = 1 mV
-    plain = reduced.critical_x(p, x_IE=0.2, x_EI=0.8, u_EI=0.0, x_II=0.5, u_II=0.0)
-    facilitated = reduced.critical_x(p, x_IE=0.2, x_EI=0.8, u_EI=0.15, x_II=0.5, u_II=0.35)
-    assert est.x_c < plain.x_c < facilitated.x_c
-    # a wider spread of inputs needs more recovered resources
-    assert reduced.critical_x(tum2000.preset("default", I_b_spread_mV=1.5),
-                              inhibition=False).x_c > est.x_c
-
-
 def test_lif_population_curve_has_no_fold_but_a_gain_below_one():
     curve = reduced.s_curve(tum2000.preset("default"))
     assert np.isnan(curve.x_c)

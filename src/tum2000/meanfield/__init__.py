@@ -8,17 +8,18 @@
   threshold-linear units (Loebel & Tsodyks 2002) matched to it;
 * :mod:`~tum2000.meanfield.rate_model`: the heterogeneous E-I rate model
   (:func:`simulate_rate_model`), deterministic or with finite-size noise;
-* :mod:`~tum2000.meanfield.reduced`: the slow-fast picture (S-curve, fold,
-  critical x, nullclines, the converged loop gain);
+* :mod:`~tum2000.meanfield.reduced`: the slow-fast picture (the S-curve and
+  its fold, the converged loop gain);
 * :mod:`~tum2000.meanfield.bifurcation`: the threshold-linear model's fold and
   limit cycle over J_EE and w (a converged scan), the LIF loop gain beside it;
 * :mod:`~tum2000.meanfield.theory`: :func:`~tum2000.meanfield.theory.predict`,
   the network's full-PS rate and x before/after from the parameters alone
   (``tum2000 theory``; Holcman & Tsodyks 2006 for noise-driven switching);
 
-The comparison of the rate model with the network over seeds and parameters runs
-simulations, so it lives with the other studies in
-:mod:`tum2000.sweeps.mean_field_comparison`.
+Experiments on the network that test these models run simulations, so they
+live with the other studies: :mod:`tum2000.sweeps.scenarios` (hazard,
+initial states, evoked population spikes, size) and
+:mod:`tum2000.sweeps.held_out` (the out-of-sample score of ``tum2000 theory``).
 
 The mean-field equation for x is that of Tsodyks, Pawelzik & Markram (1998),
 Neural Computation 10:821.
@@ -27,9 +28,9 @@ Neural Computation 10:821.
 from tum2000.meanfield import synapse
 from tum2000.meanfield.constants import constants
 from tum2000.meanfield.rate_model import RateModel, simulate_rate_model
-from tum2000.meanfield.reduced import critical_x, loop_gain_maximum, s_curve
+from tum2000.meanfield.reduced import loop_gain_maximum, s_curve
 from tum2000.meanfield.synapse import CV_REGULAR_MAX
 
 
-__all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "critical_x", "loop_gain_maximum",
+__all__ = ["CV_REGULAR_MAX", "RateModel", "constants", "loop_gain_maximum",
            "s_curve", "simulate_rate_model", "synapse"]

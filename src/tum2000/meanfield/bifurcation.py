@@ -81,9 +81,6 @@ def rate_model_events(rm: xr.Dataset, threshold: float = ACTIVITY_THRESHOLD,
     (participation >= PARTIAL_MAX_PARTICIPATION), ``whole`` (False for a PS
     cut by the start or the end of the recording: its onset, x or
     participation are not known).
-
-    (:func:`tum2000.sweeps.mean_field_comparison.rate_model_events` applies
-    the same definitions and returns a Dataset; it lives a floor above.)
     """
     t = rm["time"].values
     step = float(t[1] - t[0])

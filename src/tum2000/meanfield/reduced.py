@@ -20,11 +20,8 @@ before the fold.
   s <= w/2 the fixed points are
   ``E = w [(1 - g a/2) +- sqrt(1 - g a)] / (g a^2)`` with ``a = J U x``, and
   they merge at the fold ``x_c = 1/(g J U)``.
-* LIF units: the slope of E(s) at small s is ``(phi_top - phi_bottom)/w`` ~
-  ``phi_top/w`` (the top neuron's rate; the bottom ones are silent), so the
-  loop gain reaches 1 near ``x_c ~ w/(J U phi_top)`` (:func:`critical_x`).
-  The exact curve of a large population (:func:`s_curve`) bends less: phi is
-  concave above threshold, its largest gain along the low branch
+* LIF units: the curve of a large population (:func:`s_curve`) never
+  folds: phi is concave above threshold, its largest gain along the low branch
   (:func:`loop_gain_maximum`: 0.752 at the cusp s = w/2 with the default
   parameters) stays below 1, and a deterministic population never jumps;
   the finite network's fluctuations do it once the gain is close to 1
@@ -36,10 +33,14 @@ before the fold.
   reaches 1 at s = w/2, where x = 1/(g J U); beyond, every unit is above
   threshold, E = g s and x stays at 1/(g J U) (unbounded units: the upper
   branch is degenerate, the rate is limited only by depression).
-* Inhibition (:func:`critical_x` with ``inhibition=True``): the inhibitory
+* Inhibition (:func:`s_curve` with ``inhibition=True``): the inhibitory
   population, driven through facilitating E->I synapses (release fraction
   ``U + (1 - U) u``), responds within tau_I and cancels part of the
-  excitatory gain; the critical x moves up.
+  excitatory gain.
+
+(An earlier estimate, ``x_c ~ w/(J U phi_top)`` from the slope of E at s = 0,
+had no bifurcation behind it and is gone: s = 0 is a fixed point only at
+x = 0.)
 
 J, U and the spread come from the network's :class:`Parameters`
 (:mod:`.constants`). Rates in 1/ms inside, Hz in outputs.
@@ -54,7 +55,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from tum2000.model.parameters import Parameters
 from tum2000.meanfield.constants import Constants, constants
-from tum2000.meanfield.transfer import BinAveragedRate, check_transfer, population_phi
+from tum2000.meanfield.transfer import BinAveragedRate, check_transfer
 
 
 # --- threshold-linear units (hand-solvable) -------------------------------------
@@ -275,68 +276,3 @@ def max_loop_gain(curve: SCurve) -> float:
     if rate is None:
         raise ValueError("this SCurve carries no rate function; use loop_gain_maximum(params)")
     return _max_gain(rate, float(np.max(curve.s_mV)))[0]
-
-
-@dataclass(frozen=True)
-class CriticalX:
-    """The slope estimate of the fold and its ingredients (rates in Hz, slopes in Hz/mV)."""
-
-    x_c: float              # critical x of the EE synapses
-    x_c_excitation_only: float
-    phi_top_hz: float       # rate of the neuron with the largest background input
-    E_slope_hz_per_mV: float
-    I_rate_hz: float        # inhibitory rate at the operating point (NaN without inhibition)
-    I_slope_hz_per_mV: float
-    inhibitory_gain_mV_ms: float  # kappa: excitatory loop gain cancelled by fast inhibition
-
-
-def critical_x(params: Parameters, *, inhibition: bool = True, x_IE: float = 1.0,
-               x_EI: float = 1.0, u_EI: float = 0.0, x_II: float = 1.0,
-               u_II: float = 0.0) -> CriticalX:
-    """Where the linearised excitatory loop gain reaches 1 (the fold estimate).
-
-    At the bottom of the S-curve (s_E -> 0) the excitatory rate grows with
-    its input at ``E' = (phi_top - phi_bottom)/w = phi_top/w`` (only neurons
-    above threshold fire, and the top one's rate sets the slope), so the gain
-    of the loop ``J_EE U x E'`` reaches 1 at ``x_c = w/(J_EE U phi_top)``.
-    A fast inhibitory population (driven through E->I with release fraction
-    ``rho_EI = U + (1 - U) u_EI``, inhibiting itself through I->I) feeds
-    back ``kappa E'`` with
-    ``kappa = |J_IE| U_IE x_IE J_EI rho_EI x_EI I' / (1 + |J_II| rho_II x_II I')``,
-    I' its slope at its operating point (excitatory rate E(0)), so
-    ``x_c = (1/E' + kappa) / (J_EE U_EE)``. The slow variables of the other
-    pathways are given (defaults: at rest).
-    """
-    c = constants(params)
-    n_e, n_i = c.populations["E"], c.populations["I"]
-    ee, ie, ei, ii = (c.pathways[p] for p in ("EE", "IE", "EI", "II"))
-    w = n_e.I_b_spread_mV
-    phi_e, phi_i = population_phi(n_e), population_phi(n_i)
-    top = float(phi_e(n_e.I_b_center_mV + w / 2.0))
-    slope = (top - float(phi_e(n_e.I_b_center_mV - w / 2.0))) / w if w > 0 else np.inf
-    x_e = float(1.0 / (slope * ee.J_mV_ms * ee.U)) if slope > 0 else np.inf
-    if not inhibition:
-        return CriticalX(x_e, x_e, top * 1e3, slope * 1e3, np.nan, np.nan, 0.0)
-    rho_ei = ei.U + (1.0 - ei.U) * u_EI if ei.facilitating else ei.U
-    rho_ii = ii.U + (1.0 - ii.U) * u_II if ii.facilitating else ii.U
-    rate_i = _population_rate(c, "I")
-    drive = ei.J_mV_ms * rho_ei * x_EI * float(_population_rate(c, "E")(0.0)[0])
-    self_gain = ii.J_mV_ms * rho_ii * x_II                        # <= 0
-    s_i = brentq(lambda si: si - self_gain * rate_i(si)[0] - drive, drive - 200.0,
-                 drive + 1.0, xtol=1e-10)
-    w_i = n_i.I_b_spread_mV
-    i_slope = ((float(phi_i(n_i.I_b_center_mV + w_i / 2 + s_i))
-                - float(phi_i(n_i.I_b_center_mV - w_i / 2 + s_i))) / w_i if w_i > 0
-               else float(np.gradient(phi_i(n_i.I_b_center_mV + s_i + np.array([-1e-3, 1e-3])),
-                                      1e-3)[0]))
-    kappa = (abs(ie.J_mV_ms) * ie.U * x_IE * ei.J_mV_ms * rho_ei * x_EI * i_slope
-             / (1.0 + abs(self_gain) * i_slope))
-    x_c = float((1.0 / slope + kappa) / (ee.J_mV_ms * ee.U)) if slope > 0 else np.inf
-    return CriticalX(x_c, x_e, top * 1e3, slope * 1e3, float(rate_i(s_i)[0]) * 1e3,
-                     i_slope * 1e3, float(kappa))
-
-
-def x_nullcline(params: Parameters, rate_hz) -> np.ndarray:
-    """x where dx/dt = 0 for a homogeneous population at ``rate_hz``: ``1/(1 + U tau_rec r)``."""
-    ee = constants(params).pathways["EE"]
-    return 1.0 / (1.0 + ee.U * ee.tau_rec_ms * np.asarray(rate_hz, dtype=np.float64) / 1000.0)

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import xarray as xr
+
 from tum2000.model.parameters import Parameters, preset
 
 NAME = "held_out"
@@ -73,5 +76,62 @@ def make(root: str | None = None, *, workers: int | None = None, progress: bool 
                        progress=progress)
 
 
-__all__ = ["make", "DURATION_MS", "FINGERPRINT_MAX_COST", "NAME", "POINTS", "SEEDS", "base",
+RATE_FACTOR = 1.5
+"""Target of the issue: the predicted full-PS rate within this factor of the network's."""
+X_TOLERANCE = 0.05
+"""Target of the issue: the predicted x before a PS within this of the network's."""
+
+
+def network_at_points(ds: xr.Dataset) -> list[dict[str, Any]]:
+    """Per evaluation point, the network's full-PS rate, x before and after a PS
+    and mean interval as :class:`~tum2000.chapters.tables.Estimate`-ready arrays
+    (one value per seed; NaN where a seed had no event) and the events behind them."""
+    dim = ds["full_ps_rate_hz"].dims[0]
+    out = []
+    for k in range(ds.sizes[dim]):
+        point = ds.isel({dim: k})
+        out.append({
+            "rate_hz": np.asarray(point["full_ps_rate_hz"].values, float),
+            "x_before": np.asarray(point["full_x_before_mean"].values, float),
+            "x_after": np.asarray(point["full_x_after_mean"].values, float),
+            "interval_ms": np.asarray(point["full_ipi_ms_mean"].values, float),
+            "events": int(np.nansum(point["full_ps_count"].values)),
+            "seeds": int(point.sizes["seed"]),
+        })
+    return out
+
+
+def predictions(progress: bool = False) -> list[dict[str, Any]]:
+    """``tum2000 theory``'s prediction at every evaluation point (parameters only)."""
+    from tum2000.meanfield.theory import predict
+
+    return [predict(p, progress=progress) for p in point_parameters()]
+
+
+def scores(network: list[dict[str, Any]], predicted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per point: whether the rate is within :data:`RATE_FACTOR` and x before
+    within :data:`X_TOLERANCE` of the network's mean over seeds (None where
+    either side has no value)."""
+    out = []
+    for net, pred in zip(network, predicted):
+        rate_net = float(np.nanmean(net["rate_hz"]))
+        rate_pred = float(pred["ps_rate_hz"])
+        if rate_net > 0 and rate_pred > 0:
+            ratio = rate_pred / rate_net
+            rate_ok: bool | None = 1 / RATE_FACTOR <= ratio <= RATE_FACTOR
+        else:
+            ratio = float("nan")
+            rate_ok = (rate_net == 0) == (rate_pred == 0)
+        xb_net = np.asarray(net["x_before"], float)
+        xb_net = float(np.nanmean(xb_net)) if np.isfinite(xb_net).any() else float("nan")
+        xb_pred = pred["x_before_ps"]
+        x_ok = (None if xb_pred is None or not np.isfinite(xb_net)
+                else abs(float(xb_pred) - xb_net) <= X_TOLERANCE)
+        out.append({"rate_ratio": ratio, "rate_ok": rate_ok, "x_before_ok": x_ok,
+                    "both_ok": bool(rate_ok) and bool(x_ok)})
+    return out
+
+
+__all__ = ["RATE_FACTOR", "X_TOLERANCE", "make", "network_at_points", "predictions",
+           "scores", "DURATION_MS", "FINGERPRINT_MAX_COST", "NAME", "POINTS", "SEEDS", "base",
            "point_parameters", "zipped"]

@@ -1,0 +1,89 @@
+"""Values and text of the out-of-sample page (``book/theory.ipynb``).
+
+``tum2000 theory`` predicts the network from its parameters alone; the page
+scores it on the held-out points of :mod:`tum2000.sweeps.held_out` (seeds
+101-110, never run while the theory was written). Every number and verdict
+the page states is computed here, with its interval and the events behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tum2000.chapters.tables import MISSING, Estimate, Verdict, readable
+
+
+def _value(value: Any, fmt: str) -> str:
+    return MISSING if value is None or not np.isfinite(float(value)) else fmt.format(float(value))
+
+
+def comparison_table(points: Sequence[dict[str, Any]], network: Sequence[dict[str, Any]],
+                     predicted: Sequence[dict[str, Any]], scores: Sequence[dict[str, Any]]):
+    """One row per held-out point: its parameters, the network's mean over seeds
+    with its 95 % interval and events, the theory's prediction, and the scores."""
+    rows = []
+    for k, (pt, net, pred, sc) in enumerate(zip(points, network, predicted, scores), 1):
+        rows.append({
+            "point": k,
+            "A_EE (mV)": pt["EE_A_mV"], "w (mV)": pt["I_b_spread_mV"],
+            "tau_rec (ms)": pt["EE_tau_rec_ms"], "U": pt["EE_U"],
+            "full PS per s, network": Estimate.of(net["rate_hz"]).text("{:.2f}"),
+            "theory": _value(pred["ps_rate_hz"], "{:.2f}"),
+            "ratio": _value(sc["rate_ratio"], "{:.2f}"),
+            "x before, network": Estimate.of(net["x_before"]).text("{:.3f}"),
+            "x before, theory": _value(pred["x_before_ps"], "{:.3f}"),
+            "x after, network": Estimate.of(net["x_after"]).text("{:.3f}"),
+            "x after, theory": _value(pred["x_after_ps"], "{:.3f}"),
+            "interval (ms), network": Estimate.of(net["interval_ms"]).text("{:.0f}"),
+            "interval (ms), theory": _value(pred["mean_interval_ms"], "{:.0f}"),
+            "events": net["events"],
+            "rate within 1.5x": "yes" if sc["rate_ok"] else "no",
+            "x within 0.05": "yes" if sc["x_before_ok"] else "no",
+        })
+    return readable(pd.DataFrame(rows).set_index("point"))
+
+
+def score_verdict(scores: Sequence[dict[str, Any]], network: Sequence[dict[str, Any]],
+                  needed: int = 4) -> Verdict:
+    """How many points meet both targets, against the issue's ``needed`` of them."""
+    n_points = len(scores)
+    both = sum(bool(s["both_ok"]) for s in scores)
+    rate = sum(bool(s["rate_ok"]) for s in scores)
+    x = sum(bool(s["x_before_ok"]) for s in scores)
+    events = int(sum(n["events"] for n in network))
+    text = (f"both targets at {both} of {n_points} points (the rate within a factor 1.5 at "
+            f"{rate}, x before a PS within 0.05 at {x}; {events} network population spikes "
+            f"behind the comparison)")
+    return Verdict(text, events, None, both >= needed)
+
+
+def x_bias(network: Sequence[dict[str, Any]], predicted: Sequence[dict[str, Any]]) -> Estimate:
+    """Predicted minus network x before a PS, over the points with both (Student-t
+    interval over points)."""
+    diffs = [float(p["x_before_ps"]) - float(np.nanmean(n["x_before"]))
+             for n, p in zip(network, predicted)
+             if p["x_before_ps"] is not None and np.isfinite(n["x_before"]).any()]
+    return Estimate.of(diffs)
+
+
+def miss_sentence(network: Sequence[dict[str, Any]], predicted: Sequence[dict[str, Any]]) -> str:
+    """Where the theory misses, in numbers: the sign and size of its x bias and
+    the range of its rate ratios."""
+    bias = x_bias(network, predicted)
+    if bias.n == 0:
+        return "No point has both a predicted and a measured x before a population spike."
+    ratios = [float(p["ps_rate_hz"]) / float(np.nanmean(n["rate_hz"]))
+              for n, p in zip(network, predicted) if np.nanmean(n["rate_hz"]) > 0]
+    side = "lower" if bias.high < 0 else "higher" if bias.low > 0 else "neither lower nor higher"
+    text = (f"The predicted x before a population spike is {side} than the network's: by "
+            f"{bias.mean:+.3f} on average over the points ({bias.text('{:+.3f}')})")
+    if ratios:
+        text += (f", and the predicted rate is {min(ratios):.2f} to {max(ratios):.2f} times "
+                 "the network's")
+    return text + "."
+
+
+__all__ = ["comparison_table", "miss_sentence", "score_verdict", "x_bias"]

@@ -1,0 +1,56 @@
+"""The out-of-sample page's table and verdicts on synthetic inputs with a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tum2000.chapters import theory
+from tum2000.sweeps import held_out
+
+NAN = float("nan")
+
+
+def net(rate, xb, events=100):
+    return {"rate_hz": np.array(rate, float), "x_before": np.array(xb, float),
+            "x_after": np.array(xb, float) / 2, "interval_ms": 1000 / np.array(rate, float),
+            "events": events, "seeds": len(rate)}
+
+
+def pred(rate, xb):
+    return {"ps_rate_hz": rate, "x_before_ps": xb, "x_after_ps": None if xb is None else xb / 2,
+            "mean_interval_ms": None if not rate else 1000 / rate, "regime": "excitable"}
+
+
+def test_scores_apply_the_issue_targets():
+    network = [net([1.0, 1.0], [0.40, 0.40]), net([1.0, 1.0], [0.40, 0.40]),
+               net([1.0, 1.0], [0.40, 0.40]), net([0.0, 0.0], [NAN, NAN])]
+    predicted = [pred(1.4, 0.44), pred(1.6, 0.40), pred(1.0, 0.46), pred(0.0, None)]
+    s = held_out.scores(network, predicted)
+    assert [x["rate_ok"] for x in s] == [True, False, True, True]
+    assert [x["x_before_ok"] for x in s] == [True, True, False, None]
+    assert [x["both_ok"] for x in s] == [True, False, False, False]
+    assert s[0]["rate_ratio"] == pytest.approx(1.4)
+    v = theory.score_verdict(s, network)
+    assert v.holds is False and v.text.startswith("both targets at 1 of 4 points")
+    assert v.n == 400
+    assert theory.score_verdict(s, network, needed=1).holds is True
+
+
+def test_x_bias_and_the_miss_sentence():
+    network = [net([1.0], [0.40]), net([1.0], [0.50]), net([1.0], [0.45])]
+    predicted = [pred(0.5, 0.35), pred(2.0, 0.44), pred(1.0, 0.38)]
+    bias = theory.x_bias(network, predicted)
+    assert bias.n == 3 and bias.mean == pytest.approx(-0.06)
+    text = theory.miss_sentence(network, predicted)
+    assert "lower than the network's" in text and "0.50 to 2.00 times" in text
+
+
+def test_table_has_a_row_per_point_and_no_nan():
+    network = [net([1.0, 0.8], [0.40, 0.41]), net([0.0, 0.0], [NAN, NAN])]
+    predicted = [pred(0.9, 0.39), pred(0.0, None)]
+    points = [dict(EE_A_mV=1.8, I_b_spread_mV=0.5, EE_tau_rec_ms=800.0, EE_U=0.5)] * 2
+    table = theory.comparison_table(points, network, predicted,
+                                    held_out.scores(network, predicted))
+    html = table.to_html()
+    assert "nan" not in html.lower() and html.count("<tr") == 4   # header rows + 2 points
