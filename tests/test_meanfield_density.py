@@ -14,6 +14,7 @@ from tum2000.meanfield.constants import constants
 from tum2000.meanfield.density import (DensityStepper, make_grid, simulate_density,
                                        stationary_rate)
 from tum2000.meanfield.transfer import lif_rate_hz
+from tum2000.store.dataset import neuron_mask
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +176,38 @@ def test_grid_and_time_step_convergence(params, short_run):
                                                    duration_ms=300.0, **kw))
         np.testing.assert_allclose(other, base, rtol=0.01)
         assert abs(int(t_other) - int(t_base)) <= 1
+
+
+# --- against the network ------------------------------------------------------------
+
+NO_DEPRESSION = dict(tau_min_ms=3.5, EE_tau_rec_ms=4.0, EI_tau_rec_ms=4.0, IE_tau_rec_ms=4.0,
+                     II_tau_rec_ms=4.0)
+"""The network cannot hold x at 1; recovery in ~4 ms (the shortest the
+parameters allow: tau_rec > tau_min > tau_I) keeps x_EE at 0.98 (measured)."""
+
+
+@pytest.mark.slow
+def test_without_depression_against_the_network_steady_state():
+    """The network with ~4 ms recovery (x ~ 0.98), seeds 1-4, 1.5 s after
+    0.5 s: E 3.83 Hz (s.d. 0.37 over seeds), I 13.3 Hz (0.3), no population
+    spike (measured). The density model with x held at 1 and the derived
+    noise overestimates both: E 7.5 Hz, I 19.0 Hz; with the colored-noise
+    correction of Fourcaud & Brunel E 5.8 Hz, I 14.3 Hz (measured, last
+    100 ms of 600 ms; the model's fast E-I loop oscillates by a few Hz). With
+    depression (default parameters) the two agree much better (E 7.5 vs
+    7.4 Hz, see the report). Tolerances: the measured errors plus ~0.1."""
+    params = tum2000.preset("default", burn_in_ms=500.0, duration_ms=1500.0, **NO_DEPRESSION)
+    stats = []
+    for seed in (1, 2, 3, 4):
+        ds = tum2000.simulate(params, seed=seed)
+        counts = np.bincount(ds["spike_neuron"].values, minlength=ds.sizes["neuron"])
+        dur_s = params["duration_ms"] / 1000.0
+        stats.append([counts[neuron_mask(ds, p)].mean() / dur_s for p in ("exc", "inh")])
+    net_e, net_i = np.mean(stats, axis=0)
+    assert net_e == pytest.approx(3.83, abs=0.4) and net_i == pytest.approx(13.3, abs=0.6)
+    for colored, tol_e, tol_i in ((False, 1.1, 0.55), (True, 0.6, 0.2)):
+        model = simulate_density(params, n_classes=10, depression=False, burn_in_ms=300.0,
+                                 duration_ms=300.0, colored_noise=colored)
+        rate = model["rate"].isel(time=slice(-100, None)).mean("time")
+        e, i = float(rate.sel(population="exc")), float(rate.sel(population="inh"))
+        assert net_e < e < net_e * (1 + tol_e) and net_i < i < net_i * (1 + tol_i)

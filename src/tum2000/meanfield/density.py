@@ -399,7 +399,7 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
                      v_min_mV: float | None = None,
                      duration_ms: float | None = None, burn_in_ms: float | None = None,
                      record_dt_ms: float | None = None, depression: bool = True,
-                     colored_noise: bool = False,
+                     colored_noise: bool = False, stimulus_mV=None,
                      finite_size: bool = False, seed: int | None = None) -> xr.Dataset:
     """Integrate the population-density model of the network; a dataset like the network's.
 
@@ -430,6 +430,10 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
         filtering, threshold and reset raised by
         ``COLORED_ALPHA/2 sigma sqrt(tau_I/tau_m)`` (applied as the same shift
         of the input down, which is equivalent for the density).
+    stimulus_mV
+        None, or a function of the time since the start of the simulation
+        (ms, burn-in included) returning the extra input (mV) onto E and
+        onto I, e.g. a brief pulse to probe excitability.
     finite_size
         True: the synapses are driven by Poisson counts of each class's
         N/n_classes neurons (mean N_b r_b dt), seeded by ``seed`` (stream
@@ -497,13 +501,18 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
     rates = np.empty((1, n_rec, 2, K))
     sigmas = np.empty((n_rec, 2))
     last_spikes = np.zeros((2, K))
+    step_index = 0
 
     def sigma2_now() -> np.ndarray:
         return np.array([(to_sigma2 * q)[TARGET == t].sum() for t in (0, 1)])
 
     def one_step():
-        nonlocal x, u, current, q, max_err, last_spikes
+        nonlocal x, u, current, q, max_err, last_spikes, step_index
         mu_e, mu_i = syn.inputs(current[0])
+        if stimulus_mV is not None:
+            extra_e, extra_i = stimulus_mV(step_index * dt)
+            mu_e, mu_i = mu_e + extra_e, mu_i + extra_i
+        step_index += 1
         mu = b + np.repeat([mu_e, mu_i], K)
         D = fixed_D if fixed_D is not None else np.repeat(sigma2_now() / (2.0 * tau_m), K)
         if colored_noise:
