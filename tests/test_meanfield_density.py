@@ -211,3 +211,18 @@ def test_without_depression_against_the_network_steady_state():
         rate = model["rate"].isel(time=slice(-100, None)).mean("time")
         e, i = float(rate.sel(population="exc")), float(rate.sel(population="inh"))
         assert net_e < e < net_e * (1 + tol_e) and net_i < i < net_i * (1 + tol_i)
+
+
+def test_quenched_classes_conserve_probability_and_keep_the_mean(params):
+    """Splitting each background class into quenched-input classes (z nodes of
+    mean 0 and variance 1) keeps probability; the classes of one background
+    bin share its I_b."""
+    from tum2000.meanfield.density import quenched_nodes
+
+    z = quenched_nodes(5)
+    assert z.mean() == pytest.approx(0.0, abs=1e-12) and np.mean(z ** 2) == pytest.approx(1.0)
+    ds = simulate_density(params, n_classes=4, n_quenched=3, burn_in_ms=0.0,
+                          duration_ms=120.0)
+    assert ds.attrs["max_mass_error"] < 1e-10
+    assert ds.sizes["exc_class"] == 12
+    np.testing.assert_allclose(ds["exc_I_b"].values[:3], ds["exc_I_b"].values[0])

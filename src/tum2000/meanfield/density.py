@@ -389,6 +389,35 @@ def shot_noise_factors(params: Parameters) -> np.ndarray:
     return np.array(out)
 
 
+def quenched_nodes(n: int) -> np.ndarray:
+    """n equally weighted nodes of a standard normal: the midpoints (in
+    probability) of n equal-probability bins, rescaled to variance 1 exactly;
+    [0] for n = 1."""
+    if n == 1:
+        return np.zeros(1)
+    from scipy.stats import norm
+    z = norm.ppf((np.arange(n) + 0.5) / n)
+    return z / np.sqrt(np.mean(z ** 2))
+
+
+def quenched_factors(params: Parameters) -> tuple[np.ndarray, np.ndarray]:
+    """(K E[A^2] E[U^2]/E[U]^2, p_connect K E[A]^2) of each pathway (mV^2).
+
+    The mean input of neuron i from a pathway is ``sum_j A_ij C_j`` over its
+    in-degree K_i ~ Binomial(N_source, p) inputs, C_j the (tau_I-filtered)
+    release of presynaptic neuron j. Over neurons its variance is
+    ``Var(K_i) E[c]^2 + E[K_i] Var(c) = K (E[A^2] E[C^2] - p E[A]^2 E[C]^2)``
+    (c = A C, Var(K_i) = K (1 - p)); E[C^2] is taken over source classes and
+    the U spread enters as for the shot noise (:func:`shot_noise_factors`).
+    This static offset of each neuron's input, proportional to the
+    synaptic drive, is what the classes of background input alone miss.
+    """
+    c = constants(params)
+    a1 = np.array([params["p_connect"] * c.pathways[pw].in_degree * c.pathways[pw].A_mV ** 2
+                   for pw in PATHWAYS])
+    return shot_noise_factors(params), a1
+
+
 TARGET = np.array([0 if pw[1] == "E" else 1 for pw in PATHWAYS])
 """Target population (0: E, 1: I) of each pathway, in :data:`PATHWAYS` order."""
 
@@ -399,7 +428,7 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
                      v_min_mV: float | None = None,
                      duration_ms: float | None = None, burn_in_ms: float | None = None,
                      record_dt_ms: float | None = None, depression: bool = True,
-                     colored_noise: bool = False, stimulus_mV=None,
+                     colored_noise: bool = False, n_quenched: int = 1, stimulus_mV=None,
                      finite_size: bool = False, seed: int | None = None) -> xr.Dataset:
     """Integrate the population-density model of the network; a dataset like the network's.
 
@@ -430,6 +459,13 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
         filtering, threshold and reset raised by
         ``COLORED_ALPHA/2 sigma sqrt(tau_I/tau_m)`` (applied as the same shift
         of the input down, which is equivalent for the density).
+    n_quenched
+        1: no quenched input heterogeneity. n > 1: each background class is
+        split into n classes whose synaptic input is offset by z sigma_q(t),
+        z the n equal-probability nodes of a standard normal
+        (:func:`quenched_nodes`) and sigma_q(t) the spread across neurons of
+        the mean synaptic input that random in-degrees and strengths give
+        (:func:`quenched_factors`).
     stimulus_mV
         None, or a function of the time since the start of the simulation
         (ms, burn-in included) returning the extra input (mV) onto E and
@@ -467,8 +503,17 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
     grid = make_grid(neurons["E"], dv_mV, v_min_mV)
     ref_steps = [_steps(f"the refractory period of {p}", neurons[p].tau_ref_ms, dt)
                  for p in POPULATIONS]
-    syn = RateModel([consts], n_classes=int(n_classes), depression=depression)
+    n_q = int(n_quenched)
+    syn = RateModel([consts], n_classes=int(n_classes) * n_q, depression=depression)
     K = syn.n_classes
+    # classes: every background-input bin (the rate model's, of n_classes)
+    # with every quenched-input node z (equal weights, so that means over
+    # classes stay means over neurons)
+    z = np.tile(quenched_nodes(n_q), int(n_classes))
+    for pop in POPULATIONS:
+        centres = RateModel([consts], n_classes=int(n_classes)).b[pop]
+        syn.b[pop] = np.repeat(centres, n_q, axis=-1)
+    quenched_a2, quenched_a1 = quenched_factors(params)
     stepper = DensityStepper(grid, neurons["E"].tau_mem_ms, dt,
                              [(K, ref_steps[0]), (K, ref_steps[1])])
     stepper.start_at(params["v_init_min_mV"], params["v_init_max_mV"])
@@ -493,6 +538,7 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
 
     x, u, current = syn.initial_state()
     q = np.zeros(len(PATHWAYS))                                     # current variances, mV^2
+    filtered = np.zeros((len(PATHWAYS), K))    # per source class, released filtered by tau_I
     rec_decay, facil_decay, current_decay = syn._decays(dt)
     max_err = 0.0
     xs = np.empty((1, n_rec, len(PATHWAYS), K))
@@ -503,17 +549,26 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
     last_spikes = np.zeros((2, K))
     step_index = 0
 
+    def quenched_var() -> np.ndarray:
+        # across neurons: K (E[A^2] k_U <C^2> - p E[A]^2 <C>^2) per pathway, C the
+        # filtered release of a source class (the pathway's current is K E[A] <C>)
+        v = quenched_a2 * (filtered ** 2).mean(axis=-1) - quenched_a1 * filtered.mean(axis=-1) ** 2
+        v = np.maximum(v, 0.0)
+        return np.array([v[TARGET == t].sum() for t in (0, 1)])
+
     def sigma2_now() -> np.ndarray:
         return np.array([(to_sigma2 * q)[TARGET == t].sum() for t in (0, 1)])
 
     def one_step():
-        nonlocal x, u, current, q, max_err, last_spikes, step_index
+        nonlocal x, u, current, q, filtered, max_err, last_spikes, step_index
         mu_e, mu_i = syn.inputs(current[0])
         if stimulus_mV is not None:
             extra_e, extra_i = stimulus_mV(step_index * dt)
             mu_e, mu_i = mu_e + extra_e, mu_i + extra_i
         step_index += 1
         mu = b + np.repeat([mu_e, mu_i], K)
+        if n_q > 1:
+            mu = mu + np.concatenate([z * sq for sq in np.sqrt(quenched_var())])
         D = fixed_D if fixed_D is not None else np.repeat(sigma2_now() / (2.0 * tau_m), K)
         if colored_noise:
             mu = mu - shift_per_sigma * np.sqrt(2.0 * tau_m * D)
@@ -536,6 +591,8 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
             x = 1.0 - (1.0 - x + released) * rec_decay
         u = (u + syn.U * (1.0 - u) * np.minimum(s, 1.0)) * facil_decay
         current = current * current_decay + (syn.J / syn.tau_I) * released.mean(axis=-1)
+        if n_q > 1:
+            filtered = filtered * current_decay[0][:, None] + released[0]
         return drive
 
     for _ in range(burn_steps):
