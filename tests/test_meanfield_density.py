@@ -304,8 +304,9 @@ def test_deterministic_model_is_excitable_at_the_default_spread():
     settles on a fixed point (x_EE ~ 0.51, no population spike), and a 2 ms
     pulse onto the excitatory population evokes an all-or-none event: 0.3 mV
     adds 0.04 spikes per excitatory neuron, 1 mV a population spike with 0.87
-    (x_EE 0.51 -> 0.32). Measured with 20 classes after 1950 ms; here 10
-    classes after 1450 ms (measured: see the asserts)."""
+    (x_EE 0.51 -> 0.32), measured with 20 classes after 1950 ms; here 10
+    classes after 1450 ms: 0.000, 0.038 and 0.856 spikes per neuron within
+    30 ms for 0, 0.3 and 1 mV (x_EE 0.497 -> 0.314 for 1 mV)."""
     from tum2000.sweeps.mean_field_comparison import rate_model_events
 
     p = tum2000.preset("default")
