@@ -323,3 +323,21 @@ def test_deterministic_model_is_excitable_at_the_default_spread():
     assert extra[0.0][1] == 0 and abs(extra[0.0][0]) < 0.01
     assert extra[0.3][1] == 0 and extra[0.3][0] < 0.1
     assert extra[1.0][1] == 1 and extra[1.0][0] > 0.7
+
+
+@pytest.mark.slow
+def test_smallest_evoking_pulse_brackets_a_threshold():
+    """At the default spread a 5 ms pulse of 2 mV evokes a full PS and the
+    bisection brackets the threshold between two amplitudes a factor ~1.4
+    apart (two halvings of 0.005-2 mV in log amplitude); the run returned is
+    the evoking one."""
+    from tum2000.meanfield.bifurcation import rate_model_events
+    from tum2000.meanfield.density import smallest_evoking_pulse
+
+    p = tum2000.preset("default", burn_in_ms=500.0)
+    amplitude, failing, ds = smallest_evoking_pulse(p, pulse_ms=5.0, settle_ms=1000.0,
+                                                    halvings=3)
+    assert 0.005 <= failing < amplitude <= 2.0
+    assert amplitude / failing == pytest.approx((2.0 / 0.005) ** (1 / 8), rel=1e-9)
+    ev = rate_model_events(ds.sel(time=slice(999.0, None)))
+    assert (ev["full"] & ev["whole"]).any()

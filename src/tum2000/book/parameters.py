@@ -176,12 +176,17 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "dense_sizes": list_of(ranged(_spec("N", int, low=2, high=1_000_000))),
     # why: the threshold-or-escape experiments
     "study_seeds": ranged(_spec("study_seeds", int, low=1, high=1000)),
+    "study_duration_ms": like("duration_ms"),
     "initial_states": ranged(_spec("initial_states", int, low=2, high=1000)),
     "evoked_delays_ms": list_of(ranged(_spec("evoked_delays_ms", low=20.0, high=1e6,
                                              unit="ms"))),
     "evoked_events": ranged(_spec("evoked_events", int, low=1, high=100)),
     "bifurcation_A_mV": list_of(like("EE_A_mV")),
     "bifurcation_spread_mV": list_of(like("I_b_spread_mV")),
+    # density: the population-density model's probe (and spreads_mV above)
+    "halvings": ranged(_spec("halvings", int, low=1, high=20)),
+    "pulse_ms": like("stim_duration_ms"),
+    "settle_ms": ranged(_spec("settle_ms", low=100.0, high=1e6, unit="ms")),
 }
 """How each notebook parameter that is not a model parameter is checked.
 A notebook parameter with a model parameter's name is checked by its

@@ -78,8 +78,9 @@ def miss_sentence(network: Sequence[dict[str, Any]], predicted: Sequence[dict[st
     ratios = [float(p["ps_rate_hz"]) / float(np.nanmean(n["rate_hz"]))
               for n, p in zip(network, predicted) if np.nanmean(n["rate_hz"]) > 0]
     side = "lower" if bias.high < 0 else "higher" if bias.low > 0 else "neither lower nor higher"
+    interval = (f" (95 % CI {bias.low:+.3f} to {bias.high:+.3f})" if bias.defined else "")
     text = (f"The predicted x before a population spike is {side} than the network's: by "
-            f"{bias.mean:+.3f} on average over the points ({bias.text('{:+.3f}')})")
+            f"{bias.mean:+.3f} on average over the {bias.n} points{interval}")
     if ratios:
         text += (f", and the predicted rate is {min(ratios):.2f} to {max(ratios):.2f} times "
                  "the network's")

@@ -113,6 +113,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import xarray as xr
@@ -653,3 +654,53 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
     if finite_size:
         out.attrs["seed"] = int(seed)
     return out
+
+
+def square_pulse(at_ms: float, amplitude_mV: float, duration_ms: float
+                 ) -> Callable[[float], tuple[float, float]]:
+    """A ``stimulus_mV`` for :func:`simulate_density`: ``amplitude_mV`` onto the
+    excitatory population from ``at_ms`` (ms since the start of the simulation,
+    burn-in included) for ``duration_ms``, nothing onto the inhibitory one; the
+    network's pulse (``stim_amplitude_mV``, ``stim_duration_ms``)."""
+    def stimulus(t_ms: float) -> tuple[float, float]:
+        return (amplitude_mV if at_ms <= t_ms < at_ms + duration_ms else 0.0, 0.0)
+    return stimulus
+
+
+def smallest_evoking_pulse(params: Parameters, *, pulse_ms: float, settle_ms: float,
+                           low_mV: float = 0.005, high_mV: float = 2.0, halvings: int = 5,
+                           **options) -> tuple[float, float, xr.Dataset | None]:
+    """The smallest pulse onto the excitatory population that evokes a full
+    population spike, by bisection in log amplitude.
+
+    The model runs ``params['burn_in_ms']`` + ``settle_ms`` to its quiet state,
+    then gets a pulse of ``pulse_ms``; "evoked" means a full PS (excitatory
+    participation >= 0.5; :func:`tum2000.meanfield.bifurcation.rate_model_events`)
+    starting after the pulse. ``halvings`` steps narrow [low_mV, high_mV] by a
+    factor (high/low)^(1/2^halvings) (1.18 with the defaults). Returns (the
+    smallest evoking amplitude found, the largest failing one, the run at the
+    evoking amplitude); (nan, high_mV, None) when even ``high_mV`` fails.
+    ``options`` go to :func:`simulate_density`.
+    """
+    from tum2000.meanfield.bifurcation import rate_model_events
+
+    at = float(params["burn_in_ms"]) + settle_ms
+    p = params.replace(duration_ms=settle_ms + 300.0)
+
+    def run(amplitude: float) -> tuple[bool, xr.Dataset]:
+        ds = simulate_density(p, stimulus_mV=square_pulse(at, amplitude, pulse_ms), **options)
+        ev = rate_model_events(ds.sel(time=slice(settle_ms - 1.0, None)))
+        return bool(np.any(ev["full"] & ev["whole"])), ds
+
+    fired, evoked = run(high_mV)
+    if not fired:
+        return float("nan"), high_mV, None
+    lo, hi = low_mV, high_mV
+    for _ in range(halvings):
+        mid = float(np.sqrt(lo * hi))
+        fired, ds = run(mid)
+        if fired:
+            hi, evoked = mid, ds
+        else:
+            lo = mid
+    return hi, lo, evoked

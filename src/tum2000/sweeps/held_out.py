@@ -14,7 +14,7 @@ The points move four parameters together (one zipped grid axis, named after
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
@@ -76,6 +76,24 @@ def make(root: str | None = None, *, workers: int | None = None, progress: bool 
                        progress=progress)
 
 
+def index_of(params: Parameters) -> int | None:
+    """The evaluation point whose parameters are ``params`` (the recording
+    length aside), or None."""
+    wanted = params.replace(duration_ms=DURATION_MS)
+    for k, p in enumerate(point_parameters()):
+        if p == wanted:
+            return k
+    return None
+
+
+def per_seed(ds: xr.Dataset, index: int, names: Sequence[str]) -> list[dict[str, float]]:
+    """The statistics ``names`` of every seed's run at evaluation point ``index``."""
+    dim = ds["full_ps_rate_hz"].dims[0]
+    point = ds.isel({dim: index})
+    return [{name: float(point[name].sel(seed=s)) for name in names}
+            for s in point["seed"].values]
+
+
 RATE_FACTOR = 1.5
 """Target of the issue: the predicted full-PS rate within this factor of the network's."""
 X_TOLERANCE = 0.05
@@ -132,6 +150,6 @@ def scores(network: list[dict[str, Any]], predicted: list[dict[str, Any]]) -> li
     return out
 
 
-__all__ = ["RATE_FACTOR", "X_TOLERANCE", "make", "network_at_points", "predictions",
+__all__ = ["RATE_FACTOR", "X_TOLERANCE", "index_of", "make", "per_seed", "network_at_points", "predictions",
            "scores", "DURATION_MS", "FINGERPRINT_MAX_COST", "NAME", "POINTS", "SEEDS", "base",
            "point_parameters", "zipped"]

@@ -1,0 +1,140 @@
+"""Values and text of the population-density page (``book/density.ipynb``).
+
+The page runs :func:`tum2000.meanfield.density.simulate_density` without and
+with a brief pulse and compares the evoked population spike with the
+network's full population spikes. Everything it states is computed here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from tum2000.chapters.tables import Estimate, Verdict, readable
+
+
+def fwhm_ms(values: np.ndarray, step_ms: float) -> float:
+    """Full width at half maximum of a bump, the network's definition: the
+    contiguous samples around the peak at or above half of it, times the step."""
+    v = np.asarray(values, float)
+    if v.size == 0 or not np.isfinite(v).any() or np.nanmax(v) <= 0:
+        return math.nan
+    k = int(np.nanargmax(v))
+    half = v[k] / 2.0
+    lo = k
+    while lo > 0 and v[lo - 1] >= half:
+        lo -= 1
+    hi = k
+    while hi < v.size - 1 and v[hi + 1] >= half:
+        hi += 1
+    return (hi - lo + 1) * step_ms
+
+
+def model_event(ds: xr.Dataset) -> dict[str, float]:
+    """The first full population spike of a density-model run: width (FWHM of
+    the activity of all neurons, ms), excitatory participation, x before and
+    after; NaN without one. Also the number of full events."""
+    from tum2000.meanfield.bifurcation import rate_model_events
+
+    ev = rate_model_events(ds)
+    full = np.flatnonzero(ev["full"] & ev["whole"])
+    out = {"n_full": float(full.size), "width_ms": math.nan, "participation": math.nan,
+           "x_before": math.nan, "x_after": math.nan}
+    if full.size:
+        k = int(full[0])
+        t = ds["time"].values
+        step = float(t[1] - t[0])
+        window = (t >= ev["onset_ms"][k] - 10.0) & (t <= ev["offset_ms"][k] + 10.0)
+        out.update(width_ms=fwhm_ms(ds["rate"].sel(population="all").values[window], step),
+                   participation=float(ev["participation"][k]),
+                   x_before=float(ev["x_before"][k]), x_after=float(ev["x_after"][k]))
+    return out
+
+
+NETWORK_STATISTICS: dict[str, str] = {
+    "width_ms": "full_width_ms_mean", "participation": "full_participation_mean",
+    "x_before": "full_x_before_mean", "x_after": "full_x_after_mean"}
+"""Per-run statistics (:func:`tum2000.analysis.statistics.run_statistics`) of the
+network's full population spikes that the model's event is compared with."""
+
+
+def comparison_table(model: dict[float, dict[str, float]],
+                     network: dict[float, Sequence[dict[str, float]]]):
+    """Model event against the network's full population spikes (mean over seeds,
+    95 % CI), one row per spread and quantity."""
+    rows = []
+    labels = {"width_ms": "width (ms)", "participation": "participation",
+              "x_before": "x before", "x_after": "x after"}
+    for w in model:
+        runs = network[w]
+        for key, name in NETWORK_STATISTICS.items():
+            est = Estimate.of([r[name] for r in runs])
+            rows.append({"spread w (mV)": w, "quantity": labels[key],
+                         "density model": model[w][key], "network": est.text("{:.3f}"),
+                         "inside the network's CI": (est.defined
+                                                     and est.low <= model[w][key] <= est.high)})
+    frame = pd.DataFrame(rows)
+    frame["inside the network's CI"] = frame["inside the network's CI"].map(
+        {True: "yes", False: "no"})
+    return readable(frame.set_index(["spread w (mV)", "quantity"]))
+
+
+def agreement_verdict(model: dict[float, dict[str, float]],
+                      network: dict[float, Sequence[dict[str, float]]]) -> Verdict:
+    """How many of the compared quantities fall inside the network's 95 % CI."""
+    inside = total = events = 0
+    for w in model:
+        runs = network[w]
+        events += int(sum(r.get("full_ps_count", 0) for r in runs))
+        for key, name in NETWORK_STATISTICS.items():
+            est = Estimate.of([r[name] for r in runs])
+            if est.defined and np.isfinite(model[w][key]):
+                total += 1
+                inside += int(est.low <= model[w][key] <= est.high)
+    return Verdict(f"{inside} of {total} quantities inside the network's 95 % confidence "
+                   f"interval ({events} network population spikes behind them)", events, None,
+                   inside == total if total else None)
+
+
+def fixed_point_sentence(quiet: dict[float, dict[str, Any]]) -> str:
+    """What the model does without a pulse, per spread."""
+    parts = []
+    for w, q in quiet.items():
+        if q["n_full"]:
+            parts.append(f"at w = {w:g} mV it fires {int(q['n_full'])} population spike(s) "
+                         f"in {q['duration_s']:g} s on its own")
+        else:
+            parts.append(f"at w = {w:g} mV it settles at {q['rate_exc_hz']:.2f} Hz "
+                         f"(excitatory) with x = {q['x']:.3f} and fires no population spike "
+                         f"in {q['duration_s']:g} s")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+__all__ = ["NETWORK_STATISTICS", "agreement_verdict", "comparison_table", "pulse_sentence",
+           "sources_sentence",
+           "fixed_point_sentence", "fwhm_ms", "model_event"]
+
+
+def sources_sentence(sources: dict[float, Sequence[int]]) -> str:
+    """"at w = 1 mV seeds 21-28, at w = 0.5 mV seeds 101-110"."""
+    from tum2000.chapters.scenarios import seed_range
+
+    return ", ".join(f"at w = {w:g} mV seeds {seed_range(s)}" for w, s in sources.items())
+
+
+def pulse_sentence(pulses: dict[float, tuple[float, float]], pulse_ms: float) -> str:
+    """The bracket of the smallest evoking pulse per spread, in words."""
+    parts = []
+    for w, (amplitude, failing) in pulses.items():
+        if math.isfinite(amplitude):
+            parts.append(f"at w = {w:g} mV between {failing:.3f} and {amplitude:.3f} mV "
+                         f"for {pulse_ms:g} ms")
+        else:
+            parts.append(f"at w = {w:g} mV none up to {failing:g} mV")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."

@@ -1,0 +1,75 @@
+"""The population-density page's measures and verdicts on synthetic inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import tum2000
+from tum2000.chapters import density as ch
+from tum2000.sweeps import held_out
+
+
+def test_fwhm_counts_the_contiguous_samples_above_half_the_peak():
+    # peak 10, half 5: the samples 10, 6, 5 (the later 8 is not contiguous)
+    assert ch.fwhm_ms(np.array([0, 1, 4, 10, 6, 5, 1, 8]), 1.0) == 3.0
+    assert ch.fwhm_ms(np.array([0, 2, 10, 2, 0]), 0.5) == 0.5
+    assert math.isnan(ch.fwhm_ms(np.zeros(5), 1.0))
+
+
+def model_like(bump_at=None, duration=600.0):
+    t = np.arange(0.0, duration)
+    rate = np.full(t.size, 5.0)
+    x = np.full(t.size, 0.5)
+    if bump_at is not None:
+        rate[bump_at:bump_at + 3] = [150.0, 300.0, 150.0]
+        x[bump_at + 3:] = 0.3
+    classes = np.repeat(rate[:, None], 10, axis=1)
+    return xr.Dataset({"rate": (("population", "time"), np.stack([rate, rate, rate])),
+                       "recovered": (("pathway", "time"), np.stack([x] * 4)),
+                       "class_rate_exc": (("time", "exc_class"), classes)},
+                      coords={"time": t, "population": ["exc", "inh", "all"],
+                              "pathway": list(tum2000.PATHWAYS)})
+
+
+def test_model_event_measures_the_first_full_event():
+    ev = ch.model_event(model_like(300))
+    assert ev["n_full"] == 1 and ev["width_ms"] == 3.0
+    assert ev["participation"] == pytest.approx(0.6) and ev["x_before"] == 0.5
+    assert ev["x_after"] == pytest.approx(0.3)
+    none = ch.model_event(model_like(None))
+    assert none["n_full"] == 0 and math.isnan(none["width_ms"])
+
+
+def test_agreement_counts_quantities_inside_the_network_interval():
+    runs = [{"full_width_ms_mean": w, "full_participation_mean": p, "full_x_before_mean": xb,
+             "full_x_after_mean": xa, "full_ps_count": 10}
+            for w, p, xb, xa in [(4, 0.8, 0.50, 0.28), (5, 0.85, 0.51, 0.29), (4.5, 0.82, 0.49, 0.28)]]
+    inside = {1.0: {"width_ms": 4.5, "participation": 0.82, "x_before": 0.50, "x_after": 0.283}}
+    v = ch.agreement_verdict(inside, {1.0: runs})
+    assert v.holds is True and v.text.startswith("4 of 4") and v.n == 30
+    outside = {1.0: {**inside[1.0], "x_after": 0.35}}
+    assert ch.agreement_verdict(outside, {1.0: runs}).text.startswith("3 of 4")
+    html = ch.comparison_table(outside, {1.0: runs}).to_html()
+    assert "nan" not in html.lower() and ">no<" in html and ">yes<" in html
+
+
+def test_sentences():
+    quiet = {1.0: {"n_full": 0, "rate_exc_hz": 7.07, "x": 0.509, "duration_s": 2.0},
+             0.5: {"n_full": 2, "rate_exc_hz": 6.6, "x": 0.4, "duration_s": 2.0}}
+    text = ch.fixed_point_sentence(quiet)
+    assert text.startswith("At w = 1 mV it settles at 7.07 Hz") and "fires 2 population" in text
+    assert ch.sources_sentence({1.0: range(21, 29), 0.5: [101, 102, 103]}) == \
+        "at w = 1 mV seeds 21-28, at w = 0.5 mV seeds 101-103"
+
+
+def test_held_out_points_are_found_by_their_parameters():
+    assert held_out.index_of(tum2000.preset("default", I_b_spread_mV=0.5)) == 0
+    assert held_out.index_of(tum2000.preset("default")) is None
+    ds = xr.Dataset({"full_ps_rate_hz": (("EE_A_mV", "seed"), [[1.0, 2.0], [3.0, 4.0]])},
+                    coords={"EE_A_mV": [1.8, 1.9], "seed": [101, 102]})
+    assert held_out.per_seed(ds, 1, ["full_ps_rate_hz"]) == [{"full_ps_rate_hz": 3.0},
+                                                            {"full_ps_rate_hz": 4.0}]
