@@ -41,6 +41,9 @@ Usage: python benchmarks/run.py [--quick] [--sizes 500,5000,50000]
 ``--quick``: no cold reference run and no first-run emulation, one repeat,
 sizes 500 and 5,000, a smaller sweep (a few minutes instead of ~15).
 
+Also ``tum2000 theory`` at the default parameters (issue 18: at most 60 s on
+2 cores, no network simulated).
+
 Targets (issue #11): default run <= 0.25 x the script's warm wall time and
 <= 0.15 x its peak memory; first run after set-up <= 8 s; <= 0.5 s per
 default run per worker inside a sweep (simulation + sweep statistics);
@@ -347,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         if not quick:
             numpy_target = show(tum2000_run(work, "tum2000 default, Brian2 numpy target",
                                             target="numpy"))
+        theory = show(measure("tum2000 theory, default (no network simulated)",
+                              [str(Path(PYTHON).parent / "tum2000"), "theory"], cwd=work))
 
         print()
         small, large = (4, 12) if quick else (8, 40)
@@ -408,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         line("first run after setup / reference cold, wall", first.wall_s / ref_cold.wall_s)
     if first:
         line("first run after setup, wall (s)", first.wall_s, "<= 8 s", first.wall_s <= 8)
+    if ref_warm:
+        line("tum2000 theory / reference warm, wall", theory.wall_s / ref_warm.wall_s)
+    line("tum2000 theory, default, wall (s)", theory.wall_s, "<= 60 s", theory.wall_s <= 60)
     line("sweep: s per default run per worker, simulation + statistics",
          per_run_worker + b["stats"], "<= 0.5 s", per_run_worker + b["stats"] <= 0.5)
     line("  the same in CPU seconds (simulation + sweep statistics)",

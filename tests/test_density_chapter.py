@@ -73,3 +73,9 @@ def test_held_out_points_are_found_by_their_parameters():
                     coords={"EE_A_mV": [1.8, 1.9], "seed": [101, 102]})
     assert held_out.per_seed(ds, 1, ["full_ps_rate_hz"]) == [{"full_ps_rate_hz": 3.0},
                                                             {"full_ps_rate_hz": 4.0}]
+
+
+def test_pulse_sentence():
+    text = ch.pulse_sentence({1.0: (0.211, 0.175), 0.5: (0.005, 0.0), 1.5: (math.nan, 2.0)}, 5.0)
+    assert text.startswith("At w = 1 mV between 0.175 and 0.211 mV for 5 ms")
+    assert "at w = 0.5 mV at most 0.005 mV" in text and "at w = 1.5 mV none up to 2 mV" in text

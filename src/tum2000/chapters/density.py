@@ -131,7 +131,11 @@ def pulse_sentence(pulses: dict[float, tuple[float, float]], pulse_ms: float) ->
     """The bracket of the smallest evoking pulse per spread, in words."""
     parts = []
     for w, (amplitude, failing) in pulses.items():
-        if math.isfinite(amplitude):
+        if math.isfinite(amplitude) and failing == 0.0:
+            parts.append(f"at w = {w:g} mV at most {amplitude:g} mV for {pulse_ms:g} ms (the "
+                         "smallest pulse tried already evokes one: the quiet state sits at "
+                         "the edge)")
+        elif math.isfinite(amplitude):
             parts.append(f"at w = {w:g} mV between {failing:.3f} and {amplitude:.3f} mV "
                          f"for {pulse_ms:g} ms")
         else:

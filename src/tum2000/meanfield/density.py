@@ -679,7 +679,9 @@ def smallest_evoking_pulse(params: Parameters, *, pulse_ms: float, settle_ms: fl
     starting after the pulse. ``halvings`` steps narrow [low_mV, high_mV] by a
     factor (high/low)^(1/2^halvings) (1.18 with the defaults). Returns (the
     smallest evoking amplitude found, the largest failing one, the run at the
-    evoking amplitude); (nan, high_mV, None) when even ``high_mV`` fails.
+    evoking amplitude); (nan, high_mV, None) when even ``high_mV`` fails, and
+    (low_mV, 0.0, run) when ``low_mV`` already evokes one (the threshold is at
+    most low_mV).
     ``options`` go to :func:`simulate_density`.
     """
     from tum2000.meanfield.bifurcation import rate_model_events
@@ -695,6 +697,9 @@ def smallest_evoking_pulse(params: Parameters, *, pulse_ms: float, settle_ms: fl
     fired, evoked = run(high_mV)
     if not fired:
         return float("nan"), high_mV, None
+    fired, ds = run(low_mV)
+    if fired:
+        return low_mV, 0.0, ds
     lo, hi = low_mV, high_mV
     for _ in range(halvings):
         mid = float(np.sqrt(lo * hi))
