@@ -42,7 +42,7 @@ def test_deterministic_model_settles_on_the_low_branch(deterministic):
     end = deterministic.isel(time=slice(-200, None))
     e_rate = end["rate"].sel(population="exc")
     assert 2.0 < float(e_rate.mean()) < 15.0 and float(np.ptp(e_rate.values)) < 0.1
-    assert rate_model_events(deterministic).sizes["ps"] == 0
+    assert rate_model_events(deterministic)["onset_ms"].size == 0
 
 
 def test_finite_size_model_is_reproducible_per_seed(params):
