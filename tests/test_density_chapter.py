@@ -79,3 +79,13 @@ def test_pulse_sentence():
     text = ch.pulse_sentence({1.0: (0.211, 0.175), 0.5: (0.005, 0.0), 1.5: (math.nan, 2.0)}, 5.0)
     assert text.startswith("At w = 1 mV between 0.175 and 0.211 mV for 5 ms")
     assert "at w = 0.5 mV at most 0.005 mV" in text and "at w = 1.5 mV none up to 2 mV" in text
+
+
+def test_excitable_sentence():
+    quiet = {1.0: {"n_full": 0}, 0.5: {"n_full": 0}}
+    assert "excitable" in ch.excitable_sentence(quiet, {1.0: (0.2, 0.17), 0.5: (0.005, 0.0)})
+    loud = ch.excitable_sentence({1.0: {"n_full": 0}, 0.5: {"n_full": 3}},
+                                 {1.0: (0.2, 0.17), 0.5: (0.005, 0.0)})
+    assert "without any push at w = 0.5 mV" in loud
+    assert "no pulse tried evokes" in ch.excitable_sentence(quiet, {1.0: (math.nan, 2.0),
+                                                                   0.5: (0.005, 0.0)})

@@ -65,6 +65,9 @@ def test_scenario_verdict_needs_agreement():
     mixed = ch.scenario_verdict([yes, no, unsure])
     assert mixed.holds is None and "1 for an escape, 1 for a threshold, 1 undecided" in mixed.text
     assert ch.scenario_verdict([yes, yes]).n == 10
+    assert ch.conclusion(ch.scenario_verdict([yes])).startswith("The network's population")
+    assert "relaxation oscillator" in ch.conclusion(ch.scenario_verdict([no]))
+    assert "do not settle" in ch.conclusion(mixed)
 
 
 def evoked(thresholds, xs):

@@ -115,7 +115,8 @@ def fixed_point_sentence(quiet: dict[float, dict[str, Any]]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-__all__ = ["NETWORK_STATISTICS", "agreement_verdict", "comparison_table", "pulse_sentence",
+__all__ = ["NETWORK_STATISTICS", "agreement_verdict", "comparison_table", "excitable_sentence",
+           "pulse_sentence",
            "sources_sentence",
            "fixed_point_sentence", "fwhm_ms", "model_event"]
 
@@ -125,6 +126,24 @@ def sources_sentence(sources: dict[float, Sequence[int]]) -> str:
     from tum2000.chapters.scenarios import seed_range
 
     return ", ".join(f"at w = {w:g} mV seeds {seed_range(s)}" for w, s in sources.items())
+
+
+def excitable_sentence(quiet: dict[float, dict[str, Any]],
+                       pulses: dict[float, tuple[float, float]]) -> str:
+    """What the runs show about the model's quiet state: excitable (no event
+    without a push, a full one with a finite pulse), oscillating, or neither."""
+    silent = all(q["n_full"] == 0 for q in quiet.values())
+    evoked = all(math.isfinite(a) for a, _ in pulses.values())
+    if silent and evoked:
+        return ("The model's population spike is the excursion of an **excitable** quiet "
+                "state: stable without a push, all-or-none with one.")
+    if not silent:
+        return ("The model fires population spikes without any push at "
+                + ", ".join(f"w = {w:g} mV" for w, q in quiet.items() if q["n_full"])
+                + ": there its quiet state is not stable.")
+    return ("The model's quiet state is stable, and no pulse tried evokes a population "
+            "spike at " + ", ".join(f"w = {w:g} mV" for w, (a, _) in pulses.items()
+                                    if not math.isfinite(a)) + ".")
 
 
 def pulse_sentence(pulses: dict[float, tuple[float, float]], pulse_ms: float) -> str:

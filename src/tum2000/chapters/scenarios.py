@@ -112,19 +112,31 @@ def initial_state_verdict(c: Coincidence, n_states: int) -> Verdict:
 
 
 def scenario_verdict(verdicts: Sequence[Verdict]) -> Verdict:
-    """The experiments together: the escape if every one that can tell says so,
+    """The measures together: the escape if every one that can tell says so,
     the threshold if every one says that; otherwise undecided."""
     said = [v.holds for v in verdicts if v.holds is not None]
     n = int(sum(v.n for v in verdicts))
     if said and all(said):
-        return Verdict(f"{len(said)} of {len(verdicts)} experiments support a noise-driven "
+        return Verdict(f"{len(said)} of {len(verdicts)} measures support a noise-driven "
                        "escape and none a threshold", n, None, True)
     if said and not any(said):
-        return Verdict(f"{len(said)} of {len(verdicts)} experiments support a threshold "
+        return Verdict(f"{len(said)} of {len(verdicts)} measures support a threshold "
                        "and none an escape", n, None, False)
-    return Verdict(f"the experiments disagree or cannot tell ({sum(said)} for an escape, "
+    return Verdict(f"the measures disagree or cannot tell ({sum(said)} for an escape, "
                    f"{len(said) - sum(said)} for a threshold, "
                    f"{len(verdicts) - len(said)} undecided)", n, None, None)
+
+
+def conclusion(verdict: Verdict) -> str:
+    """What the page concludes from :func:`scenario_verdict`, in one or two sentences."""
+    if verdict.holds is True:
+        return ("The network's population spikes are not the relaxation oscillation of a "
+                "rate model that folds: the network sits in a quiet state that gets "
+                "shallower as x recovers, and its own spiking noise decides when it leaves.")
+    if verdict.holds is False:
+        return ("With these parameters the network behaves like a relaxation oscillator: its "
+                "population spikes come when x reaches a threshold.")
+    return "With these parameters the measures do not settle the question."
 
 
 def hazard_table(rate: xr.Dataset) -> "object":
@@ -333,7 +345,8 @@ def json_duration_s(sweep: xr.Dataset) -> float:
 
 
 __all__ = ["ESCAPE_WAIT_MS", "EVOKED_MIN_MV", "LOCKED_COINCIDENCE", "MIN_BIN_EXPOSURE_S",
-           "RANDOM_GIVEN_X_R2", "SET_BY_X_R2", "THRESHOLD_WAIT_MS", "default_fold",
+           "RANDOM_GIVEN_X_R2", "SET_BY_X_R2", "THRESHOLD_WAIT_MS", "conclusion",
+           "default_fold",
            "evoked_verdict", "hazard_glue", "hazard_shape", "hazard_table", "hazard_verdict",
            "initial_state_verdict", "json_duration_s", "model_glue", "predictability_verdict",
            "scenario_verdict", "seed_range", "size_glue", "size_table", "wait_estimate"]
