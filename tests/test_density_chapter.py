@@ -39,7 +39,9 @@ def test_model_event_measures_the_first_full_event():
     ev = ch.model_event(model_like(300))
     assert ev["n_full"] == 1 and ev["width_ms"] == 3.0
     assert ev["participation"] == pytest.approx(0.6) and ev["x_before"] == 0.5
-    assert ev["x_after"] == pytest.approx(0.3)
+    assert ev["x_after"] == pytest.approx(0.3) and ev["onset_ms"] == 300.0
+    assert ch.delay_sentence({1.0: ev}, 290.0) == \
+        "The evoked spike starts 10 ms after the pulse at w = 1 mV."
     none = ch.model_event(model_like(None))
     assert none["n_full"] == 0 and math.isnan(none["width_ms"])
 

@@ -111,5 +111,5 @@ def test_size_glue_says_where_the_rate_falls_with_n():
                             "N_inh": ("N_exc", [100, 1000]), "seed": [1, 2, 3]},
                     attrs={"base_parameters": '{"duration_ms": 20000.0}'})
     g = ch.size_glue(ds)
-    assert g["why_sz_sentence"].startswith("At w = 0.5 mV it does not fall")
+    assert g["why_sz_sentence"].startswith("at w = 0.5 mV it does not fall")
     assert "at w = 1 mV it falls" in g["why_sz_sentence"] and g["why_sz_duration"] == "20"

@@ -53,4 +53,5 @@ def test_table_has_a_row_per_point_and_no_nan():
     table = theory.comparison_table(points, network, predicted,
                                     held_out.scores(network, predicted))
     html = table.to_html()
-    assert "nan" not in html.lower() and html.count("<tr") == 4   # header rows + 2 points
+    assert "nan" not in html.lower() and "point 2" in html and html.count("<tr") == 17
+    assert table.data.loc["x within 0.05", "point 1"] == "yes"

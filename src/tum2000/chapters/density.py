@@ -37,13 +37,14 @@ def fwhm_ms(values: np.ndarray, step_ms: float) -> float:
 def model_event(ds: xr.Dataset) -> dict[str, float]:
     """The first full population spike of a density-model run: width (FWHM of
     the activity of all neurons, ms), excitatory participation, x before and
-    after; NaN without one. Also the number of full events."""
+    after, its onset (ms, the dataset's time axis); NaN without one. Also the
+    number of full events."""
     from tum2000.meanfield.bifurcation import rate_model_events
 
     ev = rate_model_events(ds)
     full = np.flatnonzero(ev["full"] & ev["whole"])
     out = {"n_full": float(full.size), "width_ms": math.nan, "participation": math.nan,
-           "x_before": math.nan, "x_after": math.nan}
+           "x_before": math.nan, "x_after": math.nan, "onset_ms": math.nan}
     if full.size:
         k = int(full[0])
         t = ds["time"].values
@@ -51,7 +52,8 @@ def model_event(ds: xr.Dataset) -> dict[str, float]:
         window = (t >= ev["onset_ms"][k] - 10.0) & (t <= ev["offset_ms"][k] + 10.0)
         out.update(width_ms=fwhm_ms(ds["rate"].sel(population="all").values[window], step),
                    participation=float(ev["participation"][k]),
-                   x_before=float(ev["x_before"][k]), x_after=float(ev["x_after"][k]))
+                   x_before=float(ev["x_before"][k]), x_after=float(ev["x_after"][k]),
+                   onset_ms=float(ev["onset_ms"][k]))
     return out
 
 
@@ -73,10 +75,12 @@ def comparison_table(model: dict[float, dict[str, float]],
         runs = network[w]
         for key, name in NETWORK_STATISTICS.items():
             est = Estimate.of([r[name] for r in runs])
+            value = model[w][key]
             rows.append({"spread w (mV)": w, "quantity": labels[key],
-                         "density model": model[w][key], "network": est.text("{:.3f}"),
+                         "density model": "none" if not np.isfinite(value) else
+                         f"{value:.3f}", "network": est.text("{:.3f}"),
                          "inside the network's CI": (est.defined
-                                                     and est.low <= model[w][key] <= est.high)})
+                                                     and est.low <= value <= est.high)})
     frame = pd.DataFrame(rows)
     frame["inside the network's CI"] = frame["inside the network's CI"].map(
         {True: "yes", False: "no"})
@@ -115,8 +119,8 @@ def fixed_point_sentence(quiet: dict[float, dict[str, Any]]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-__all__ = ["NETWORK_STATISTICS", "agreement_verdict", "comparison_table", "excitable_sentence",
-           "pulse_sentence",
+__all__ = ["NETWORK_STATISTICS", "agreement_verdict", "comparison_table", "delay_sentence",
+           "excitable_sentence", "pulse_sentence",
            "sources_sentence",
            "fixed_point_sentence", "fwhm_ms", "model_event"]
 
@@ -144,6 +148,15 @@ def excitable_sentence(quiet: dict[float, dict[str, Any]],
     return ("The model's quiet state is stable, and no pulse tried evokes a population "
             "spike at " + ", ".join(f"w = {w:g} mV" for w, (a, _) in pulses.items()
                                     if not math.isfinite(a)) + ".")
+
+
+def delay_sentence(model: dict[float, dict[str, float]], pulse_at_ms: float) -> str:
+    """When the evoked spike starts, after the pulse, per spread."""
+    parts = [f"{m['onset_ms'] - pulse_at_ms:.0f} ms after the pulse at w = {w:g} mV"
+             for w, m in model.items() if np.isfinite(m["onset_ms"])]
+    if not parts:
+        return "No pulse evoked a population spike."
+    return "The evoked spike starts " + ", ".join(parts) + "."
 
 
 def pulse_sentence(pulses: dict[float, tuple[float, float]], pulse_ms: float) -> str:

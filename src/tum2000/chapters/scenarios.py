@@ -147,12 +147,12 @@ def hazard_table(rate: xr.Dataset) -> "object":
 
     keep = np.asarray(rate["exposure_s"].values) > 0
     frame = pd.DataFrame({
-        "x from": rate["x_low"].values[keep], "x to": rate["x_high"].values[keep],
-        "time at risk (s)": rate["exposure_s"].values[keep],
+        "x from": rate["x_low"].values[keep].round(2), "x to": rate["x_high"].values[keep].round(2),
+        "time at risk (s)": rate["exposure_s"].values[keep].round(1),
         "population spikes": rate["events"].values[keep].astype(int),
-        "hazard (1/s)": rate["hazard_hz"].values[keep],
-        "95 % CI low (1/s)": rate["hazard_low_hz"].values[keep],
-        "95 % CI high (1/s)": rate["hazard_high_hz"].values[keep]})
+        "hazard (1/s)": rate["hazard_hz"].values[keep].round(2),
+        "95 % CI low (1/s)": rate["hazard_low_hz"].values[keep].round(2),
+        "95 % CI high (1/s)": rate["hazard_high_hz"].values[keep].round(2)})
     return readable(frame.set_index(["x from", "x to"]))
 
 
@@ -332,7 +332,7 @@ def size_glue(sizes: xr.Dataset) -> dict[str, str]:
         parts.append(f"at w = {float(w):g} mV {'it falls' if falls else 'it does not fall'} "
                      f"({means} per s at N = " + ", ".join(str(n) for n in n_values) + ")")
     text = "; ".join(parts)
-    return {"why_sz_sentence": text[0].upper() + text[1:] + ".",
+    return {"why_sz_sentence": text + ".",
             "why_sz_seeds": str(sizes.sizes["seed"]),
             "why_sz_duration": f"{json_duration_s(sizes):g}"}
 

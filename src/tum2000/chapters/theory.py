@@ -22,28 +22,30 @@ def _value(value: Any, fmt: str) -> str:
 
 def comparison_table(points: Sequence[dict[str, Any]], network: Sequence[dict[str, Any]],
                      predicted: Sequence[dict[str, Any]], scores: Sequence[dict[str, Any]]):
-    """One row per held-out point: its parameters, the network's mean over seeds
-    with its 95 % interval and events, the theory's prediction, and the scores."""
-    rows = []
+    """One column per held-out point: its parameters, the network's mean over
+    seeds with its 95 % interval, the theory's prediction, and the scores."""
+    def yes(flag: Any) -> str:
+        return MISSING if flag is None else "yes" if flag else "no"
+
+    columns = {}
     for k, (pt, net, pred, sc) in enumerate(zip(points, network, predicted, scores), 1):
-        rows.append({
-            "point": k,
-            "A_EE (mV)": pt["EE_A_mV"], "w (mV)": pt["I_b_spread_mV"],
-            "tau_rec (ms)": pt["EE_tau_rec_ms"], "U": pt["EE_U"],
+        columns[f"point {k}"] = {
+            "A_EE (mV)": f"{pt['EE_A_mV']:g}", "w (mV)": f"{pt['I_b_spread_mV']:g}",
+            "tau_rec (ms)": f"{pt['EE_tau_rec_ms']:g}", "U": f"{pt['EE_U']:g}",
             "full PS per s, network": Estimate.of(net["rate_hz"]).text("{:.2f}"),
-            "theory": _value(pred["ps_rate_hz"], "{:.2f}"),
-            "ratio": _value(sc["rate_ratio"], "{:.2f}"),
+            "full PS per s, theory": _value(pred["ps_rate_hz"], "{:.2f}"),
+            "ratio theory/network": _value(sc["rate_ratio"], "{:.2f}"),
+            "rate within 1.5x": yes(sc["rate_ok"]),
             "x before, network": Estimate.of(net["x_before"]).text("{:.3f}"),
             "x before, theory": _value(pred["x_before_ps"], "{:.3f}"),
+            "x within 0.05": yes(sc["x_before_ok"]),
             "x after, network": Estimate.of(net["x_after"]).text("{:.3f}"),
             "x after, theory": _value(pred["x_after_ps"], "{:.3f}"),
             "interval (ms), network": Estimate.of(net["interval_ms"]).text("{:.0f}"),
             "interval (ms), theory": _value(pred["mean_interval_ms"], "{:.0f}"),
-            "events": net["events"],
-            "rate within 1.5x": "yes" if sc["rate_ok"] else "no",
-            "x within 0.05": "yes" if sc["x_before_ok"] else "no",
-        })
-    return readable(pd.DataFrame(rows).set_index("point"))
+            "network population spikes": str(net["events"]),
+        }
+    return readable(pd.DataFrame(columns))
 
 
 def score_verdict(scores: Sequence[dict[str, Any]], network: Sequence[dict[str, Any]],

@@ -31,7 +31,8 @@ def plot_bifurcation(diagram: xr.Dataset, gains: xr.Dataset, axes: Sequence[Any]
     ax.set_xlabel("EE strength A (mV)")
     ax.set_ylabel("spread w (mV)")
     ax.set_title("threshold-linear units", fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+              ncol=2)
     right.plot(gains["I_b_spread_mV"], gains["gain"], "o-", color="C3")
     right.axhline(1.0, color="k", lw=0.8, ls="--")
     right.set_ylim(0, 1.1)
