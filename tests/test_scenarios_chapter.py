@@ -56,6 +56,8 @@ def test_initial_state_verdict():
     assert ch.initial_state_verdict(partly, 6).holds is None
     assert ch.initial_state_verdict(Coincidence(math.nan, math.nan, math.nan, math.nan, 0, 30),
                                     6).n == 0
+    few = ch.initial_state_verdict(Coincidence(0.0, 0.0, 0.79, 0.0, 1, 2), 2)
+    assert few.holds is None and "too few" in few.text
 
 
 def test_scenario_verdict_needs_agreement():
@@ -85,6 +87,8 @@ def test_evoked_verdict():
     assert vanishing.holds is False
     nothing = ch.evoked_verdict(evoked([np.nan, np.nan], [0.3, 0.4]))
     assert nothing.holds is None and nothing.n == 2
+    one = ch.evoked_verdict(evoked([0.56, np.nan], [0.4, 0.3]))
+    assert one.holds is None and "too few" in one.text
 
 
 def test_seed_range_and_hazard_shape():
@@ -101,6 +105,9 @@ def test_seed_range_and_hazard_shape():
                            hazard_low_hz=("x", [0.0, 0.1, 0.3, 0.8]),
                            hazard_high_hz=("x", [0.2, 0.4, 0.7, 1.2]))
     assert "falls again" not in ch.hazard_shape(monotone)
+    short = rate.assign(exposure_s=("x", [1.0, 1.0, 1.0, 1.0]))
+    assert "too little time" in ch.hazard_shape(short)
+    assert "no population spikes" in ch.hazard_shape(rate.assign(events=("x", [0, 0, 0, 0])))
 
 
 def test_size_glue_says_where_the_rate_falls_with_n():

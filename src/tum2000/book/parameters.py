@@ -34,8 +34,18 @@ from tum2000.model.parameters import (PRESET_CHANGES, PRESETS, SEED_LIMIT, SPECS
 from tum2000.model.values import KINDS, check_path_length, coerce
 from tum2000.book.layout import find_notebook, source_notebooks
 
-QUICK: dict[str, Any] = dict(PRESET_CHANGES["quick"])
-"""Global parameters of a quick build: the ``quick`` preset's short run."""
+QUICK: dict[str, Any] = {
+    **PRESET_CHANGES["quick"],
+    # the threshold-or-escape page (why): short, few runs
+    "study_duration_ms": 10000.0, "study_seeds": 2, "initial_states": 2, "evoked_events": 1,
+    "evoked_delays_ms": [300.0], "bifurcation_A_mV": [1.8, 5.4],
+    "bifurcation_spread_mV": [1.0],
+    # the density page: a coarse bisection
+    "halvings": 1,
+}
+"""Global parameters of a quick build: the ``quick`` preset's short run, and
+small workloads for the pages that run many networks or models (each applies
+to the notebooks that declare it)."""
 
 Declared = dict[str, tuple[type | None, Any, str]]
 

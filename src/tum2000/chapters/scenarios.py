@@ -36,6 +36,13 @@ variance; a lower bound above 0.8 says so."""
 RANDOM_GIVEN_X_R2 = 0.5
 """An upper bound below 0.5: most of the interval's variance is not x's."""
 
+MIN_COINCIDENCE_EVENTS = 20
+"""Fewer spike-run pairs than this cannot tell locked from independent runs
+(with 20, chance at ~1 % and locking at > 90 % have disjoint Wilson intervals)."""
+MIN_PULSE_TIMES = 3
+"""The evoked threshold needs at least this many pulse times (x values) to
+say how it changes with x."""
+
 LOCKED_COINCIDENCE = 0.9
 """Runs of one wiring whose PS coincide (within the window) at least this
 often have the same timing: the state's start does not matter."""
@@ -98,6 +105,9 @@ def initial_state_verdict(c: Coincidence, n_states: int) -> Verdict:
     est = Estimate(c.observed, c.low, c.high, c.n_events)
     if c.n_events == 0:
         return Verdict("no population spike after the start in these runs", 0, est, None)
+    if c.n_events < MIN_COINCIDENCE_EVENTS:
+        return Verdict(f"only {c.n_events} population spike(s) after the start in these runs: "
+                       "too few to tell locked from independent starts", c.n_events, est, None)
     share = (f"{100 * c.observed:.0f} % (95 % CI {100 * c.low:.0f}-{100 * c.high:.0f} %) of "
              f"the population spikes of one run have one in another run within "
              f"the window ({c.n_events} spike-run pairs, {n_states} initial states; "
@@ -228,8 +238,11 @@ MIN_BIN_EXPOSURE_S = 5.0
 def hazard_shape(rate: xr.Dataset) -> str:
     """Where the hazard peaks and whether it falls again at the highest x reached."""
     ok = np.asarray(rate["exposure_s"].values) >= MIN_BIN_EXPOSURE_S
-    if not ok.any() or float(np.nansum(rate["events"].values)) == 0:
+    if float(np.nansum(rate["events"].values)) == 0:
         return "There were no population spikes to measure a hazard from."
+    if not ok.any():
+        return (f"No bin of x held the network for {MIN_BIN_EXPOSURE_S:g} s or more: too "
+                "little time to give the hazard a shape.")
     sub = rate.isel(x=np.flatnonzero(ok))
     h = np.asarray(sub["hazard_hz"].values, float)
     k = int(np.nanargmax(h))
@@ -281,6 +294,9 @@ def evoked_verdict(evoked: xr.Dataset) -> Verdict:
     if not found.any():
         return Verdict(f"no pulse up to the largest amplitude tried evoked a population spike "
                        f"({n} pulse times)", n, None, None)
+    if int(found.sum()) < MIN_PULSE_TIMES:
+        return Verdict(f"a threshold was found at {int(found.sum())} pulse time(s) only: too "
+                       "few to say how it changes with x", int(found.sum()), None, None)
     order = np.argsort(x[found])
     xs, ts = x[found][order], thr[found][order]
     slope = float(np.polyfit(xs, ts, 1)[0]) if xs.size > 1 and np.ptp(xs) > 0 else math.nan
@@ -345,6 +361,7 @@ def json_duration_s(sweep: xr.Dataset) -> float:
 
 
 __all__ = ["ESCAPE_WAIT_MS", "EVOKED_MIN_MV", "LOCKED_COINCIDENCE", "MIN_BIN_EXPOSURE_S",
+           "MIN_COINCIDENCE_EVENTS", "MIN_PULSE_TIMES",
            "RANDOM_GIVEN_X_R2", "SET_BY_X_R2", "THRESHOLD_WAIT_MS", "conclusion",
            "default_fold",
            "evoked_verdict", "hazard_glue", "hazard_shape", "hazard_table", "hazard_verdict",

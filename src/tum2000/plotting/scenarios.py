@@ -49,14 +49,15 @@ def plot_hazard(study: Any, ax: Any) -> None:
     h = np.asarray(rate["hazard_hz"].values)[ok]
     lo = np.asarray(rate["hazard_low_hz"].values)[ok]
     hi = np.asarray(rate["hazard_high_hz"].values)[ok]
-    ax.fill_between(x, lo, np.minimum(hi, 10 * max(np.nanmax(h), 0.1)), color="C0", alpha=0.2,
+    top = max(float(np.nanmax(h)) if h.size else 0.0, 0.1)
+    ax.fill_between(x, lo, np.minimum(hi, 10 * top), color="C0", alpha=0.2,
                     step="mid", label="95 % interval")
     ax.step(x, h, where="mid", color="C0", label="hazard")
     xb = study.x_before
     if xb.size:
         ax.plot(xb, np.zeros_like(xb), "|", color="k", ms=8, alpha=0.5,
                 label="x before each PS")
-    ax.set_ylim(bottom=-0.05, top=1.3 * max(float(np.nanmax(h)) if h.size else 0.0, 0.1))
+    ax.set_ylim(bottom=-0.05, top=1.3 * top)
     ax.set_xlabel("recovered fraction x (EE)")
     ax.set_ylabel("population spikes per s")
     ax.legend(frameon=False, fontsize=8)
