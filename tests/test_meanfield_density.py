@@ -307,7 +307,7 @@ def test_deterministic_model_is_excitable_at_the_default_spread():
     (x_EE 0.51 -> 0.32), measured with 20 classes after 1950 ms; here 10
     classes after 1450 ms: 0.000, 0.038 and 0.856 spikes per neuron within
     30 ms for 0, 0.3 and 1 mV (x_EE 0.497 -> 0.314 for 1 mV)."""
-    from tum2000.sweeps.mean_field_comparison import rate_model_events
+    from tum2000.meanfield.bifurcation import rate_model_events
 
     p = tum2000.preset("default")
     settle = 1500.0
@@ -319,7 +319,7 @@ def test_deterministic_model_is_excitable_at_the_default_spread():
                               stimulus_mV=pulse)
         e = ds["rate"].sel(population="exc").values
         extra[amp] = ((e[50:80] - e[:50].mean()).sum() / 1000.0,
-                      rate_model_events(ds).sizes["ps"])
+                      rate_model_events(ds)["onset_ms"].size)
     assert extra[0.0][1] == 0 and abs(extra[0.0][0]) < 0.01
     assert extra[0.3][1] == 0 and extra[0.3][0] < 0.1
     assert extra[1.0][1] == 1 and extra[1.0][0] > 0.7
@@ -328,9 +328,9 @@ def test_deterministic_model_is_excitable_at_the_default_spread():
 @pytest.mark.slow
 def test_smallest_evoking_pulse_brackets_a_threshold():
     """At the default spread a 5 ms pulse of 2 mV evokes a full PS and the
-    bisection brackets the threshold between two amplitudes a factor ~1.4
-    apart (two halvings of 0.005-2 mV in log amplitude); the run returned is
-    the evoking one."""
+    bisection brackets the threshold between two amplitudes a factor
+    400^(1/8) ~ 2.1 apart (three halvings of 0.005-2 mV in log amplitude); the
+    run returned is the evoking one."""
     from tum2000.meanfield.bifurcation import rate_model_events
     from tum2000.meanfield.density import smallest_evoking_pulse
 
