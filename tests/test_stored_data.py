@@ -371,3 +371,29 @@ def test_the_books_stored_data_verifies_strictly_on_an_emulated_processor(tmp_pa
     assert done.returncode == 0, done.stdout + done.stderr
     names = sorted(p.name for p in (ROOT / "book" / "data").glob("*.nc"))
     assert [line.split(":")[0] for line in done.stdout.splitlines()] == names
+
+
+def test_a_file_may_raise_its_fingerprint_cap_and_keeps_it_when_regenerated(tmp_path):
+    """make_stored writes the cap into the file; plan_of reads it back, so a
+    regeneration fingerprints the same runs. The book's long-run files carry
+    theirs (held_out: every 60 s run; size_fixed_k: the N = 500 runs)."""
+    from tum2000.sweeps import held_out, scenarios
+
+    book = make_book(tmp_path)
+    base = tum2000.preset("default", **SHORT)
+    grid = make_grid(GRID)
+    # a cap below these runs' cost (0.16 default runs): no fingerprint at all
+    path = sweep_data.make_stored("capped", base, grid, [1], root=book,
+                                  fingerprint_max_cost=0.1, workers=1, progress=False)
+    plan = sweep_data.plan_of(path)
+    assert plan.fingerprint_max_cost == 0.1
+    assert stored.read_fingerprints(sweep_data.load_sweep_file(path).attrs) == []
+    data = stored.data_dir(ROOT)
+    assert sweep_data.plan_of(data / "held_out.nc").fingerprint_max_cost == \
+        held_out.FINGERPRINT_MAX_COST
+    assert sweep_data.plan_of(data / "size_fixed_k.nc").fingerprint_max_cost == \
+        scenarios.SIZE_FINGERPRINT_MAX_COST
+    assert sweep_data.plan_of(data / "spread.nc").fingerprint_max_cost == \
+        stored.FINGERPRINT_MAX_COST
+    assert len(stored.read_fingerprints(sweep_data.load_sweep_file(
+        data / "held_out.nc").attrs)) == 50
