@@ -79,8 +79,10 @@ def test_held_out_points_are_found_by_their_parameters():
 
 def test_pulse_sentence():
     text = ch.pulse_sentence({1.0: (0.211, 0.175), 0.5: (0.005, 0.0), 1.5: (math.nan, 2.0)}, 5.0)
-    assert text.startswith("At w = 1 mV between 0.175 and 0.211 mV for 5 ms")
-    assert "at w = 0.5 mV at most 0.005 mV" in text and "at w = 1.5 mV none up to 2 mV" in text
+    assert text.startswith("The smallest evoking pulse: at w = 1 mV it lies between 0.175 and "
+                           "0.211 mV for 5 ms")
+    assert "at w = 0.5 mV it is at most 0.005 mV" in text
+    assert "at w = 1.5 mV no pulse up to 2 mV evokes one" in text
 
 
 def test_excitable_sentence():

@@ -139,7 +139,7 @@ def excitable_sentence(quiet: dict[float, dict[str, Any]],
     silent = all(q["n_full"] == 0 for q in quiet.values())
     evoked = all(math.isfinite(a) for a, _ in pulses.values())
     if silent and evoked:
-        return ("The model's population spike is the excursion of an **excitable** quiet "
+        return ("The model's population spike is the excursion of an excitable quiet "
                 "state: stable without a push, all-or-none with one.")
     if not silent:
         return ("The model fires population spikes without any push at "
@@ -164,13 +164,12 @@ def pulse_sentence(pulses: dict[float, tuple[float, float]], pulse_ms: float) ->
     parts = []
     for w, (amplitude, failing) in pulses.items():
         if math.isfinite(amplitude) and failing == 0.0:
-            parts.append(f"at w = {w:g} mV at most {amplitude:g} mV for {pulse_ms:g} ms (the "
-                         "smallest pulse tried already evokes one: the quiet state sits at "
-                         "the edge)")
+            parts.append(f"at w = {w:g} mV it is at most {amplitude:g} mV for {pulse_ms:g} ms "
+                         "(the smallest pulse tried already evokes one: the quiet state sits "
+                         "at the edge)")
         elif math.isfinite(amplitude):
-            parts.append(f"at w = {w:g} mV between {failing:.3f} and {amplitude:.3f} mV "
-                         f"for {pulse_ms:g} ms")
+            parts.append(f"at w = {w:g} mV it lies between {failing:.3f} and {amplitude:.3f} "
+                         f"mV for {pulse_ms:g} ms")
         else:
-            parts.append(f"at w = {w:g} mV none up to {failing:g} mV")
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
+            parts.append(f"at w = {w:g} mV no pulse up to {failing:g} mV evokes one")
+    return "The smallest evoking pulse: " + "; ".join(parts) + "."
