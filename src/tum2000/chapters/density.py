@@ -119,7 +119,7 @@ def fixed_point_sentence(quiet: dict[float, dict[str, Any]]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-__all__ = ["NETWORK_STATISTICS", "agreement_verdict", "comparison_table", "delay_sentence",
+__all__ = ["BURN_IN_MS", "NETWORK_STATISTICS", "agreement_verdict", "network_events", "probe", "comparison_table", "delay_sentence",
            "excitable_sentence", "pulse_sentence",
            "sources_sentence",
            "fixed_point_sentence", "fwhm_ms", "model_event"]
@@ -173,3 +173,58 @@ def pulse_sentence(pulses: dict[float, tuple[float, float]], pulse_ms: float) ->
         else:
             parts.append(f"at w = {w:g} mV no pulse up to {failing:g} mV evokes one")
     return "The smallest evoking pulse: " + "; ".join(parts) + "."
+
+
+BURN_IN_MS = 1000.0
+"""Model time before the page's settling period (ms): the start-up volley dies out."""
+
+
+def probe(params, spreads_mV: Sequence[float], *, pulse_ms: float, settle_ms: float,
+          halvings: int) -> tuple[dict, dict, dict, dict]:
+    """The density model at each spread: its run at the smallest evoking pulse
+    (or the quiet run when none evokes), its quiet state before the pulse, the
+    evoked event (:func:`model_event`) and the pulse bracket (evoking, failing).
+    Returns (runs, quiet, model, pulses), each keyed by the spread (mV)."""
+    from tum2000.meanfield.density import simulate_density, smallest_evoking_pulse
+
+    runs, quiet, model, pulses = {}, {}, {}, {}
+    for w in spreads_mV:
+        p = params.replace(I_b_spread_mV=w, burn_in_ms=BURN_IN_MS)
+        amplitude, failing, ds = smallest_evoking_pulse(p, pulse_ms=pulse_ms,
+                                                        settle_ms=settle_ms, halvings=halvings)
+        if ds is None:   # nothing evoked: the quiet run
+            ds = simulate_density(p.replace(duration_ms=settle_ms + 300.0))
+        runs[w], pulses[w] = ds, (amplitude, failing)
+        before = ds.sel(time=slice(0.0, settle_ms - 1.0))
+        quiet[w] = {"n_full": model_event(before)["n_full"],
+                    "rate_exc_hz": float(before["rate"].sel(population="exc")[-1]),
+                    "x": float(before["recovered"].sel(pathway="EE")[-1]),
+                    "duration_s": settle_ms / 1000.0}
+        model[w] = model_event(ds.sel(time=slice(settle_ms - 1.0, None)))
+    return runs, quiet, model, pulses
+
+
+def network_events(params, spreads_mV: Sequence[float], progress: bool = False
+                   ) -> tuple[dict[float, list[dict[str, float]]], dict[float, Sequence[int]]]:
+    """The network's per-seed statistics of full population spikes at each
+    spread: the stored held-out runs where the spread is one of their points,
+    else the hazard experiment's 60 s runs (dataset cache). Returns
+    (statistics per seed, seeds), keyed by the spread."""
+    from tum2000.analysis.statistics import run_statistics
+    from tum2000.store.stored import data_dir
+    from tum2000.sweeps import held_out, scenarios
+    from tum2000.sweeps.run import simulate_many
+
+    stored = xr.load_dataset(data_dir() / f"{held_out.NAME}.nc")
+    names = (*NETWORK_STATISTICS.values(), "full_ps_count")
+    network, sources = {}, {}
+    for w in spreads_mV:
+        k = held_out.index_of(params.replace(I_b_spread_mV=w))
+        if k is not None:
+            network[w], sources[w] = held_out.per_seed(stored, k, names), held_out.SEEDS
+        else:
+            sources[w] = scenarios.STUDY_SEEDS
+            runs = simulate_many([(params.replace(I_b_spread_mV=w, duration_ms=60000.0), s)
+                                  for s in sources[w]], progress=progress)
+            network[w] = [run_statistics(d) for d in runs]
+    return network, sources
