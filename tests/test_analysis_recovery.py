@@ -5,7 +5,6 @@ predictions; the exact per-synapse replay and its prediction against the network
 import numpy as np
 import pytest
 
-import tum2000
 import synthetic
 from tum2000.analysis import (RMSE_MIN_RECOVERY_MS, detect_population_spikes,
                               facilitation_prediction, fit_exponential_approach,

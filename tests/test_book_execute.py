@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import nbformat
-import pytest
 
 
 def _notebook(path):

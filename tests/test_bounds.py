@@ -9,7 +9,6 @@ which must end empty, as must the output folder and the cache.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -93,3 +93,72 @@ def test_excitable_sentence():
     assert "without any push at w = 0.5 mV" in loud
     assert "no pulse tried evokes" in ch.excitable_sentence(quiet, {1.0: (math.nan, 2.0),
                                                                    0.5: (0.005, 0.0)})
+
+
+def _sizes(rates: dict[float, list[list[float]]], duration_s: float = 20.0) -> xr.Dataset:
+    """A size-series dataset (spread, N_exc, seed) with the given full-PS rates."""
+    spreads = sorted(rates)
+    values = np.array([rates[w] for w in spreads], float)        # (spread, N, seed)
+    counts = values * duration_s
+    return xr.Dataset(
+        {"full_ps_count": (("I_b_spread_mV", "N_exc", "seed"), counts),
+         "full_ps_rate_hz": (("I_b_spread_mV", "N_exc", "seed"), values),
+         "duration_s": (("I_b_spread_mV", "N_exc", "seed"), np.full(values.shape, duration_s)),
+         "full_x_before_mean": (("I_b_spread_mV", "N_exc", "seed"), np.full(values.shape, 0.4))},
+        coords={"I_b_spread_mV": spreads, "N_exc": [400, 1600],
+                "N_inh": ("N_exc", [100, 400]), "seed": np.arange(values.shape[2])})
+
+
+def test_pooled_rate_is_the_poisson_rate_over_all_seeds():
+    model = _sizes({1.0: [[0.5, 1.0], [0.0, 0.05]]})
+    est = ch.pooled_rate(model, 1.0, 400)
+    assert est.mean == pytest.approx(0.75) and est.n == 30
+    assert est.low < 0.75 < est.high
+    zero = ch.pooled_rate(_sizes({1.0: [[0.0, 0.0], [0.0, 0.0]]}), 1.0, 400)
+    assert zero.mean == 0.0 and zero.low == 0.0 and zero.high == pytest.approx(3.689 / 40, rel=1e-3)
+    assert ch.pooled_text(zero) == "0.00 (95 % CI 0.00–0.09, n = 0)"
+
+
+def test_size_verdict_compares_trends_and_intervals():
+    """The network falls at w = 1 and not at w = 0.5; a model that does the
+    same agrees at both spreads, one that never falls at one."""
+    network = _sizes({0.5: [[0.8, 0.9, 0.85], [0.8, 0.95, 0.9]],
+                      1.0: [[0.5, 0.6, 0.55], [0.0, 0.05, 0.1]]})
+    same = _sizes({0.5: [[0.9, 0.8], [0.85, 0.9]], 1.0: [[0.5, 0.6], [0.05, 0.1]]})
+    flat = _sizes({0.5: [[0.9, 0.8], [0.85, 0.9]], 1.0: [[0.5, 0.6], [0.5, 0.6]]})
+    good, bad = ch.size_verdict(same, network), ch.size_verdict(flat, network)
+    assert good.holds and "agrees at 2 of 2 spreads" in good.text
+    assert bad.holds is False and "agrees at 1 of 2 spreads" in bad.text
+    assert good.n == int(same["full_ps_count"].sum())
+    table = ch.size_comparison_table(same, network)
+    assert len(table.data) == 4
+    assert list(table.data["inside the network's CI"]) == ["yes"] * 4
+
+
+def _evoked(seed: int, x, thr) -> xr.Dataset:
+    thr = np.asarray(thr, float)[None, :]
+    return xr.Dataset({"x_at_pulse": (("event", "delay"), np.asarray(x, float)[None, :]),
+                       "threshold_mV": (("event", "delay"), thr),
+                       "failing_mV": (("event", "delay"), thr - 0.0625)},
+                      attrs={"seed": seed})
+
+
+def test_threshold_ratio_and_verdict():
+    """A model whose curve is half the network's thresholds at every x gives a
+    ratio of about 0.5 whose CI excludes 1; one equal to the bracket's middle
+    gives 1. Pulses outside the model's x range are left out."""
+    curve = xr.Dataset({"x_at_pulse": ("delay", [0.30, 0.40, 0.50]),
+                        "threshold_mV": ("delay", [1.0, 0.5, 0.25])})
+    network = [_evoked(101, [0.30, 0.40, 0.55], [2.03125, 1.03125, 0.3]),
+               _evoked(102, [0.35, 0.45, 0.50], [1.53125, 0.78125, 0.53125])]
+    pairs = ch.threshold_pairs(curve, network)
+    assert len(pairs) == 6 and pairs["model (mV)"].isna().sum() == 1
+    ratio = ch.threshold_ratio(pairs)
+    assert ratio.n == 2 and ratio.mean == pytest.approx(0.5, rel=1e-9)
+    verdict = ch.threshold_verdict(curve, pairs)
+    assert verdict.holds is False and "below the network's" in verdict.text and verdict.n == 5
+    exact = [_evoked(s, [0.30, 0.40, 0.50], [1.03125, 0.53125, 0.28125]) for s in (1, 2)]
+    same = ch.threshold_verdict(curve, ch.threshold_pairs(curve, exact))
+    assert same.holds is True and same.estimate.mean == pytest.approx(1.0)
+    few = ch.threshold_verdict(curve, ch.threshold_pairs(curve, network[:1]))
+    assert few.holds is None and few.text.startswith("too few")

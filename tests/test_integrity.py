@@ -132,7 +132,7 @@ def invalid_mutations(ds: xr.Dataset):
     infinite, out of range, of a wrong dtype, of a wrong length, text."""
     for name in DATA_VARIABLES:
         if ds[name].size == 0:  # no burn-in in a synthetic run: give it one spike
-            ds = ds.drop_vars([f"burn_in_spike_time", "burn_in_spike_neuron"]).assign(
+            ds = ds.drop_vars(["burn_in_spike_time", "burn_in_spike_neuron"]).assign(
                 burn_in_spike_time=("burn_in_spike", [-1.0]),
                 burn_in_spike_neuron=("burn_in_spike", np.array([3], np.int32)))
             ds.attrs = dict(ds.attrs)

@@ -55,3 +55,33 @@ def test_table_has_a_row_per_point_and_no_nan():
     html = table.to_html()
     assert "nan" not in html.lower() and "point 2" in html and html.count("<tr") == 17
     assert table.data.loc["x within 0.05", "point 1"] == "yes"
+
+
+def test_where_sentence_names_the_points_that_miss():
+    network = [net([1.0, 1.0], [0.40, 0.40]), net([1.0, 1.0], [0.40, 0.40]),
+               net([1.0, 1.0], [0.40, 0.40])]
+    predicted = [pred(1.4, 0.44), pred(1.6, 0.40), pred(1.0, 0.46)]
+    s = held_out.scores(network, predicted)
+    points = [{"EE_A_mV": 1.8, "I_b_spread_mV": 0.5}, {"EE_A_mV": 1.9, "I_b_spread_mV": 1.0},
+              {"EE_A_mV": 1.7, "I_b_spread_mV": 0.75}]
+    text = theory.where_sentence(points, s)
+    assert text == ("The rate misses at point 2 (EE_A_mV 1.9, I_b_spread_mV 1); x before a PS "
+                    "misses at point 3 (EE_A_mV 1.7, I_b_spread_mV 0.75).")
+    assert theory.where_sentence(points[:1], s[:1]) == ""
+
+
+def test_model_comparison_counts_points_meeting_both_targets():
+    good = [{"both_ok": True}, {"both_ok": True}, {"both_ok": False}]
+    bad = [{"both_ok": False}, {"both_ok": True}, {"both_ok": False}]
+    v = theory.model_comparison({"density": good, "rate": bad})
+    assert v.text == "the density model meets both targets at 2 of 3 points, the rate model at 1"
+    assert v.holds is True and v.n == 3
+    assert theory.model_comparison({"rate": bad, "density": good}).holds is False
+
+
+def test_replaced_sentence():
+    v = theory.score_verdict([{"both_ok": True, "rate_ok": True, "x_before_ok": True}],
+                             [net([1.0, 1.0], [0.4, 0.4])])
+    assert theory.replaced_sentence(v, "Miss.") == (
+        f"The rate model it replaced gets {v.text}. Miss.")
+    assert "did not score" in theory.replaced_sentence(None, "")

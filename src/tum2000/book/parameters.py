@@ -40,8 +40,11 @@ QUICK: dict[str, Any] = {
     "study_duration_ms": 10000.0, "study_seeds": 2, "initial_states": 2, "evoked_events": 1,
     "evoked_delays_ms": [300.0], "bifurcation_A_mV": [1.8, 5.4],
     "bifurcation_spread_mV": [1.0],
-    # the density page: a coarse bisection
-    "halvings": 1,
+    # the density page: a coarse bisection, two pulse times, two networks, short noisy runs
+    "halvings": 1, "model_delays_ms": [60.0, 300.0], "threshold_seeds": 2,
+    "evoked_duration_ms": 5000.0, "noise_seeds": 1, "noise_duration_ms": 2000.0,
+    # the theory page: short noisy runs, the density model alone
+    "density_run_ms": 3000.0, "compare_rate_model": False,
 }
 """Global parameters of a quick build: the ``quick`` preset's short run, and
 small workloads for the pages that run many networks or models (each applies
@@ -197,6 +200,14 @@ NOTEBOOK_RULES: dict[str, Callable[[str, Any], Any]] = {
     "halvings": ranged(_spec("halvings", int, low=1, high=20)),
     "pulse_ms": like("stim_duration_ms"),
     "settle_ms": ranged(_spec("settle_ms", low=100.0, high=1e6, unit="ms")),
+    "model_delays_ms": list_of(ranged(_spec("model_delays_ms", low=40.0, high=1e6, unit="ms"))),
+    "threshold_seeds": ranged(_spec("threshold_seeds", int, low=1, high=10)),
+    "evoked_duration_ms": like("duration_ms"),
+    "noise_seeds": ranged(_spec("noise_seeds", int, low=1, high=1000)),
+    "noise_duration_ms": like("duration_ms"),
+    # theory: the held-out score
+    "density_run_ms": like("duration_ms"),
+    "compare_rate_model": ranged(_spec("compare_rate_model", bool)),
 }
 """How each notebook parameter that is not a model parameter is checked.
 A notebook parameter with a model parameter's name is checked by its

@@ -119,10 +119,12 @@ def fixed_point_sentence(quiet: dict[float, dict[str, Any]]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-__all__ = ["BURN_IN_MS", "NETWORK_STATISTICS", "agreement_verdict", "network_events", "probe", "comparison_table", "delay_sentence",
-           "excitable_sentence", "pulse_sentence",
-           "sources_sentence",
-           "fixed_point_sentence", "fwhm_ms", "model_event"]
+__all__ = ["BURN_IN_MS", "CURVE_HALVINGS", "KICK_MV", "NETWORK_STATISTICS", "agreement_verdict", "comparison_table",
+           "delay_sentence", "edge_sentence", "excitable_sentence", "fixed_point_sentence",
+           "fwhm_ms", "model_event", "network_events", "network_thresholds", "pooled_rate",
+           "pooled_text",
+           "probe", "pulse_sentence", "size_comparison_table", "size_verdict",
+           "sources_sentence", "threshold_pairs", "threshold_ratio", "threshold_verdict"]
 
 
 def sources_sentence(sources: dict[float, Sequence[int]]) -> str:
@@ -178,6 +180,16 @@ def pulse_sentence(pulses: dict[float, tuple[float, float]], pulse_ms: float) ->
 BURN_IN_MS = 1000.0
 """Model time before the page's settling period (ms): the start-up volley dies out."""
 
+KICK_MV = 2.0
+"""The pulse that sets off the model's population spike before its evoked
+experiment (mV for the probing pulse's length): ten times the smallest
+evoking pulse at the default spread, so the kicked spike is a full one."""
+
+CURVE_HALVINGS = 8
+"""Bisection steps of the model's evoked threshold over the network's range
+(0-4 mV): 4/2^8 = 0.016 mV, four times finer than the network's 6 steps;
+a model trial costs about 0.3 s."""
+
 
 def probe(params, spreads_mV: Sequence[float], *, pulse_ms: float, settle_ms: float,
           halvings: int) -> tuple[dict, dict, dict, dict]:
@@ -228,3 +240,185 @@ def network_events(params, spreads_mV: Sequence[float], progress: bool = False
                                   for s in sources[w]], progress=progress)
             network[w] = [run_statistics(d) for d in runs]
     return network, sources
+
+
+# --- the full-PS rate against N at a fixed in-degree ------------------------------------
+
+
+def pooled_rate(sizes: xr.Dataset, spread_mV: float, n_exc: int) -> Estimate:
+    """Full PS per second of one model point, pooled over its noise seeds, with
+    the exact (Garwood) 95 % Poisson interval; ``n`` is the number of PS."""
+    from tum2000.analysis.hazard import poisson_interval
+
+    point = sizes.sel(I_b_spread_mV=spread_mV, N_exc=n_exc)
+    count = float(point["full_ps_count"].sum())
+    exposure = float(point["duration_s"].sum())
+    low, high = poisson_interval(np.array(count), np.array(exposure))
+    return Estimate(count / exposure, float(low), float(high), int(count))
+
+
+def pooled_text(estimate: Estimate) -> str:
+    """A :func:`pooled_rate` in words; a count of 0 still has its interval."""
+    return (f"{estimate.mean:.2f} (95 % CI {estimate.low:.2f}–{estimate.high:.2f}, "
+            f"n = {estimate.n})")
+
+
+def _network_rate(sizes: xr.Dataset, spread_mV: float, n_exc: int) -> Estimate:
+    return Estimate.of(sizes["full_ps_rate_hz"].sel(I_b_spread_mV=spread_mV,
+                                                    N_exc=n_exc).values)
+
+
+def _size_points(model: xr.Dataset, network: xr.Dataset):
+    """(spread, N_exc, N) of the points both datasets hold."""
+    spreads = [float(w) for w in model["I_b_spread_mV"].values
+               if float(w) in set(map(float, network["I_b_spread_mV"].values))]
+    n_exc = [int(n) for n in model["N_exc"].values if int(n) in set(map(int, network["N_exc"].values))]
+    return [(w, n, n + int(model["N_inh"].sel(N_exc=n))) for w in spreads for n in n_exc]
+
+
+def size_comparison_table(model: xr.Dataset, network: xr.Dataset):
+    """Full PS per second against N at a fixed in-degree: the density model
+    (pooled over its noise seeds, Poisson 95 % CI, n = PS) and the network
+    (mean over seeds, 95 % CI, n = seeds), and whether the model falls inside."""
+    rows = []
+    for w, n_exc, n_total in _size_points(model, network):
+        m, net = pooled_rate(model, w, n_exc), _network_rate(network, w, n_exc)
+        rows.append({"spread w (mV)": w, "N": n_total,
+                     "density model (n = PS)": pooled_text(m),
+                     "network (n = seeds)": net.text("{:.2f}"),
+                     "inside the network's CI": "yes" if net.defined and net.low <= m.mean
+                     <= net.high else "no",
+                     "model x before a PS": Estimate.of(model["full_x_before_mean"].sel(
+                         I_b_spread_mV=w, N_exc=n_exc).values).text("{:.3f}"),
+                     "network x before a PS": Estimate.of(network["full_x_before_mean"].sel(
+                         I_b_spread_mV=w, N_exc=n_exc).values).text("{:.3f}")})
+    return readable(pd.DataFrame(rows).set_index(["spread w (mV)", "N"]))
+
+
+def size_verdict(model: xr.Dataset, network: xr.Dataset) -> Verdict:
+    """Whether the model's full-PS rate falls with N where the network's does
+    (:func:`tum2000.chapters.scenarios.falls_with_size` on both), and at how
+    many points it lies inside the network's CI. ``holds``: the trend agrees
+    at every spread."""
+    from tum2000.chapters.scenarios import falls_with_size
+
+    points = _size_points(model, network)
+    spreads = sorted({w for w, _, _ in points})
+    agree, parts = 0, []
+    for w in spreads:
+        n_exc = [n for v, n, _ in points if v == w]
+        m = falls_with_size(pooled_rate(model, w, n_exc[0]), pooled_rate(model, w, n_exc[-1]))
+        net = falls_with_size(_network_rate(network, w, n_exc[0]),
+                              _network_rate(network, w, n_exc[-1]))
+        agree += int(m == net)
+        word = {True: "falls", False: "does not fall"}
+        parts.append(f"at w = {w:g} mV the model's rate {word[m]} and the network's "
+                     f"{word[net]}")
+    inside = 0
+    for w, n, _ in points:
+        net = _network_rate(network, w, n)
+        inside += int(net.defined and net.low <= pooled_rate(model, w, n).mean <= net.high)
+    events = int(model["full_ps_count"].sum())
+    text = (f"{'; '.join(parts)}: the trend agrees at {agree} of {len(spreads)} spreads, and "
+            f"the model's rate lies inside the network's 95 % confidence interval at "
+            f"{inside} of {len(points)} points ({events} model population spikes)")
+    return Verdict(text, events, None, agree == len(spreads) if spreads else None)
+
+
+def edge_sentence(pulses: dict[float, tuple[float, float]], model: xr.Dataset,
+                  pulse_ms: float) -> str:
+    """Why a rate does or does not fall with N, from the distance of the quiet
+    state to a population spike (the smallest evoking pulse of :func:`probe`)
+    and the model's size series, per spread both hold."""
+    parts = []
+    n_exc = [int(n) for n in model["N_exc"].values]
+    n_total = [n + int(model["N_inh"].sel(N_exc=n)) for n in n_exc]
+    for w, (amplitude, _) in sorted(pulses.items()):
+        if w not in set(map(float, model["I_b_spread_mV"].values)) or not math.isfinite(amplitude):
+            continue
+        rates = [pooled_rate(model, w, n).mean for n in n_exc]
+        parts.append(f"at w = {w:g} mV a pulse of {amplitude:.3g} mV for {pulse_ms:g} ms is enough, and "
+                     f"the model fires {rates[0]:.2f} full population spikes per s at "
+                     f"N = {n_total[0]:,} and {rates[-1]:.2f} at N = {n_total[-1]:,}")
+    if not parts:
+        return ""
+    return ("How far the quiet state is from a population spike decides how much the "
+            "population's own fluctuations matter: " + "; ".join(parts) + ".")
+
+
+# --- the evoked threshold against x -----------------------------------------------------
+
+
+def network_thresholds(params, seeds: Sequence[int], delays_ms: Sequence[float],
+                       n_events: int, duration_ms: float) -> list[xr.Dataset]:
+    """The network's evoked experiment (:func:`tum2000.sweeps.scenarios.evoked_study`)
+    on each seed, runs of ``duration_ms``."""
+    from tum2000.sweeps import scenarios
+
+    return [scenarios.evoked_study(params.replace(duration_ms=float(duration_ms)), int(s),
+                                   delays_ms, n_events=n_events) for s in seeds]
+
+
+def threshold_pairs(curve: xr.Dataset, network: Sequence[xr.Dataset]) -> pd.DataFrame:
+    """One row per network pulse with a threshold: its seed, x at the pulse, the
+    network's bracket (failing, evoking; mV) and the model's threshold at the
+    same x (linear interpolation of the model's curve; NaN outside its x range)."""
+    ok = np.isfinite(curve["threshold_mV"].values) & np.isfinite(curve["x_at_pulse"].values)
+    xs = curve["x_at_pulse"].values[ok]
+    order = np.argsort(xs)
+    xs, ths = xs[order], curve["threshold_mV"].values[ok][order]
+    rows = []
+    for study in network:
+        x = study["x_at_pulse"].values.ravel()
+        thr = study["threshold_mV"].values.ravel()
+        fail = study["failing_mV"].values.ravel()
+        for xi, ti, fi in zip(x, thr, fail):
+            if not (np.isfinite(xi) and np.isfinite(ti)):
+                continue
+            inside = xs.size >= 2 and xs[0] <= xi <= xs[-1]
+            rows.append({"seed": int(study.attrs["seed"]), "x": float(xi),
+                         "network failing (mV)": float(fi), "network evoking (mV)": float(ti),
+                         "model (mV)": float(np.interp(xi, xs, ths)) if inside else math.nan})
+    return pd.DataFrame(rows, columns=["seed", "x", "network failing (mV)",
+                                       "network evoking (mV)", "model (mV)"])
+
+
+def threshold_ratio(pairs: pd.DataFrame) -> Estimate:
+    """The model's threshold over the network's (the middle of its bracket) at the
+    same x: the geometric mean over seeds of each seed's mean log ratio, with
+    the 95 % CI over seeds (``n`` = seeds)."""
+    usable = pairs[np.isfinite(pairs["model (mV)"])]
+    network = 0.5 * (usable["network failing (mV)"] + usable["network evoking (mV)"])
+    logs = np.log(usable["model (mV)"] / network).groupby(usable["seed"]).mean()
+    est = Estimate.of(logs.values)
+    return Estimate(*(float(np.exp(v)) for v in (est.mean, est.low, est.high)), est.n) \
+        if est.n else est
+
+
+def threshold_verdict(curve: xr.Dataset, pairs: pd.DataFrame) -> Verdict:
+    """How the model's evoked threshold compares with the network's over x:
+    both fall with x or not (the threshold at the highest x below the one at
+    the lowest), and the ratio model/network with its CI. ``holds``: the ratio's
+    CI contains 1."""
+    from tum2000.chapters.scenarios import seed_range
+
+    usable = pairs[np.isfinite(pairs["model (mV)"])]
+    n_pulses = int(len(usable))
+    if n_pulses < 2 or usable["seed"].nunique() < 2:
+        return Verdict(f"too few network pulses inside the model's range of x to compare "
+                       f"({n_pulses})", n_pulses, None, None)
+    ratio = threshold_ratio(pairs)
+    ok = np.isfinite(curve["threshold_mV"].values)
+    t_model = curve["threshold_mV"].values[ok]
+    x_model = curve["x_at_pulse"].values[ok]
+    lo_x, hi_x = float(x_model.min()), float(x_model.max())
+    holds = ratio.defined and ratio.low <= 1.0 <= ratio.high
+    relation = ("the same as the network's within the interval" if holds else
+                "below the network's" if ratio.high < 1.0 else "above the network's")
+    return Verdict(
+        f"the model's smallest evoking pulse goes from {t_model[np.argmin(x_model)]:.2f} mV "
+        f"at x = {lo_x:.2f} to {t_model[np.argmax(x_model)]:.2f} mV at x = {hi_x:.2f}; at the "
+        f"network's {n_pulses} pulses (seeds {seed_range(usable['seed'].unique())}) "
+        f"it is {ratio.mean:.2f} times the network's (95 % CI {ratio.low:.2f}-{ratio.high:.2f} "
+        f"over {ratio.n} seeds): {relation}",
+        n_pulses, ratio, holds)

@@ -335,6 +335,12 @@ def size_table(sizes: xr.Dataset):
     return readable(pd.DataFrame(rows).set_index(["spread w (mV)", "N"]))
 
 
+def falls_with_size(smallest: Estimate, largest: Estimate) -> bool:
+    """Whether a rate falls with N: the interval at the largest N lies below the
+    mean at the smallest (an undefined interval never falls)."""
+    return largest.defined and largest.high < smallest.mean
+
+
 def size_glue(sizes: xr.Dataset) -> dict[str, str]:
     """Whether the full-PS rate falls with N at each spread (its CI at the largest
     N below the mean at the smallest)."""
@@ -344,7 +350,7 @@ def size_glue(sizes: xr.Dataset) -> dict[str, str]:
         ests = [Estimate.of(sizes["full_ps_rate_hz"].sel(I_b_spread_mV=w, N_exc=n).values)
                 for n in sizes["N_exc"].values]
         means = ", ".join(f"{e.mean:.2f}" for e in ests)
-        falls = ests[-1].defined and ests[-1].high < ests[0].mean
+        falls = falls_with_size(ests[0], ests[-1])
         parts.append(f"at w = {float(w):g} mV {'it falls' if falls else 'it does not fall'} "
                      f"({means} per s at N = " + ", ".join(str(n) for n in n_values) + ")")
     text = "; ".join(parts)
@@ -363,7 +369,7 @@ def json_duration_s(sweep: xr.Dataset) -> float:
 __all__ = ["ESCAPE_WAIT_MS", "EVOKED_MIN_MV", "LOCKED_COINCIDENCE", "MIN_BIN_EXPOSURE_S",
            "MIN_COINCIDENCE_EVENTS", "MIN_PULSE_TIMES",
            "RANDOM_GIVEN_X_R2", "SET_BY_X_R2", "THRESHOLD_WAIT_MS", "conclusion",
-           "default_fold",
+           "default_fold", "falls_with_size",
            "evoked_verdict", "hazard_glue", "hazard_shape", "hazard_table", "hazard_verdict",
            "initial_state_verdict", "json_duration_s", "model_glue", "predictability_verdict",
            "scenario_verdict", "seed_range", "size_glue", "size_table", "wait_estimate"]

@@ -89,4 +89,42 @@ def miss_sentence(network: Sequence[dict[str, Any]], predicted: Sequence[dict[st
     return text + "."
 
 
-__all__ = ["comparison_table", "miss_sentence", "score_verdict", "x_bias"]
+def where_sentence(points: Sequence[dict[str, Any]], scores: Sequence[dict[str, Any]]) -> str:
+    """Which points miss which target, with their parameters: "x before misses
+    at point 1 (EE_A_mV 1.8, ...) and point 5 (...)"; "" when none misses."""
+    parts = []
+    for key, what in (("rate_ok", "the rate"), ("x_before_ok", "x before a PS")):
+        missed = [k for k, sc in enumerate(scores) if sc[key] is False]
+        if missed:
+            named = [f"point {k + 1} (" + ", ".join(f"{name} {value:g}" for name, value in
+                                                    points[k].items()) + ")" for k in missed]
+            parts.append(f"{what} misses at " + " and ".join(named))
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def model_comparison(scores_by_model: dict[str, Sequence[dict[str, Any]]]) -> Verdict:
+    """Which model meets both targets at more points: "the density model meets both
+    targets at 3 of 5 points, the rate model at 1". ``holds``: the first model
+    is at least as good as every other; ``n``: points."""
+    counts = {name: sum(bool(s["both_ok"]) for s in sc) for name, sc in scores_by_model.items()}
+    names = list(counts)
+    n_points = len(next(iter(scores_by_model.values())))
+    first = names[0]
+    text = (f"the {first} model meets both targets at {counts[first]} of {n_points} points, "
+            + ", ".join(f"the {n} model at {counts[n]}" for n in names[1:]))
+    return Verdict(text, n_points, None, all(counts[first] >= counts[n] for n in names[1:]))
+
+
+def replaced_sentence(verdict_rate: Verdict | None, miss_rate: str) -> str:
+    """The score of the rate model the density model replaced, or that this
+    build did not compute it."""
+    if verdict_rate is None:
+        return "This build did not score the rate model it replaced (compare_rate_model is false)."
+    return f"The rate model it replaced gets {verdict_rate.text}. {miss_rate}"
+
+
+__all__ = ["comparison_table", "miss_sentence", "model_comparison", "replaced_sentence",
+           "score_verdict", "where_sentence", "x_bias"]

@@ -118,11 +118,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_theory(args: argparse.Namespace) -> int:
     """Predict the network's population spikes without simulating it: one JSON object."""
-    from tum2000.meanfield.theory import predict
+    from functools import partial
+
+    from tum2000.meanfield.theory import DENSITY_RUNS, predict
+    from tum2000.sweeps.cluster import parallel_map
 
     # the same parsing and checks as `simulate` (names, values, seed), before any work
     params = _parameters(args)
-    prediction = predict(params, args.seed, progress=not args.quiet)
+    prediction = predict(params, args.seed, progress=not args.quiet,
+                         run_map=partial(parallel_map, n_workers=DENSITY_RUNS))
     print(json.dumps(prediction, allow_nan=False))
     return 0
 
@@ -354,7 +358,7 @@ def make_parser() -> argparse.ArgumentParser:
                        "the network is not simulated)")
     _add_parameter_options(p)
     p.add_argument("--seed", type=_seed, default=1,
-                   help="seed of the rate model's noise (default: %(default)s)")
+                   help="seed of the model's finite-size noise (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_theory)
 

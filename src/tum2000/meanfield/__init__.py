@@ -12,13 +12,18 @@
   its fold, the converged loop gain);
 * :mod:`~tum2000.meanfield.bifurcation`: the threshold-linear model's fold and
   limit cycle over J_EE and w (a converged scan), the LIF loop gain beside it;
+* :mod:`~tum2000.meanfield.density`: the population-density (Fokker-Planck)
+  model of the two LIF populations, deterministic or with finite-size noise,
+  and its evoked threshold after a population spike;
 * :mod:`~tum2000.meanfield.theory`: :func:`~tum2000.meanfield.theory.predict`,
   the network's full-PS rate and x before/after from the parameters alone
-  (``tum2000 theory``; Holcman & Tsodyks 2006 for noise-driven switching);
+  (``tum2000 theory``: the density model with finite-size noise, or the rate
+  model; Holcman & Tsodyks 2006 for noise-driven switching).
 
 Experiments on the network that test these models run simulations, so they
 live with the other studies: :mod:`tum2000.sweeps.scenarios` (hazard,
-initial states, evoked population spikes, size) and
+initial states, evoked population spikes, size),
+:mod:`tum2000.sweeps.density_size` (the density model over the size series) and
 :mod:`tum2000.sweeps.held_out` (the out-of-sample score of ``tum2000 theory``).
 
 The mean-field equation for x is that of Tsodyks, Pawelzik & Markram (1998),

@@ -111,9 +111,10 @@ and classes).
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import xarray as xr
@@ -121,7 +122,7 @@ from scipy.linalg import lapack
 from scipy.stats import truncnorm
 
 from tum2000.meanfield.constants import NeuronConstants, constants
-from tum2000.meanfield.rate_model import NOISE_STREAM, RateModel, _to_dataset, \
+from tum2000.meanfield.rate_model import NOISE_STREAM, RateModel, class_dataset, \
     poisson_by_inversion
 from tum2000.model.parameters import PATHWAYS, Parameters
 
@@ -139,6 +140,12 @@ V_MIN_BELOW_RESET_MV = 6.0
 """Default lower edge of the grid, this far below reset (mV). A population
 spike's inhibition moves the membranes down by about 3 mV (IE: J U / tau_m ~
 -165 mV ms x 0.5 / 30 ms per inhibitory spike per neuron), so 6 mV holds them."""
+FAST_OPTIONS: dict[str, int | float] = {"n_classes": 10, "dv_mV": 0.05, "dt_ms": 0.2}
+"""Coarser numerics for long noisy runs (the size series, ``tum2000 theory``):
+half the default classes, twice the default cell and step, 1.4 instead of
+5.3 s of computing per simulated second here. At the default parameters they
+move the quiet state's excitatory rate from 7.07 to 6.89 Hz (-2.6 %) and its
+x from 0.518 to 0.520 (measured); halving dt alone moves the rate by < 0.01 %."""
 POPULATIONS = ("E", "I")
 COLORED_ALPHA = 2.0652
 """sqrt(2) |zeta(1/2)| (Fourcaud & Brunel 2002, Neural Comput 14:2057, eq. 4.6)."""
@@ -450,6 +457,31 @@ def quenched_factors(params: Parameters) -> tuple[np.ndarray, np.ndarray]:
     return shot_noise_factors(params), a1
 
 
+@dataclass
+class DensityState:
+    """Everything the density model carries from one step to the next.
+
+    Returned by ``simulate_density(..., return_state=True)`` at the end of a
+    run and accepted as its ``initial_state``, so that one run to a moment
+    (e.g. a quiet state, or some time after a population spike) can be
+    continued many times with different pulses. Arrays are copied both ways.
+    """
+
+    masses: np.ndarray              # (classes, cells): density mass per cell
+    queues: list                    # per population (refractory steps, classes)
+    heads: list                     # per population: the queue slot that re-enters next
+    x: np.ndarray                   # recovered fraction (1, pathway, class)
+    u: np.ndarray                   # utilization (1, pathway, class)
+    current: np.ndarray             # synaptic currents (1, pathway), mV
+    variance: np.ndarray            # shot-noise variance of each current (pathway,), mV^2
+    filtered: np.ndarray            # filtered release per source class (pathway, class)
+    last_spikes: np.ndarray         # spikes per neuron of the last step (population, class)
+    rng: np.random.Generator | None  # the finite-size noise's stream, or None
+
+    def copy(self) -> "DensityState":
+        return copy.deepcopy(self)
+
+
 TARGET = np.array([0 if pw[1] == "E" else 1 for pw in PATHWAYS])
 """Target population (0: E, 1: I) of each pathway, in :data:`PATHWAYS` order."""
 
@@ -461,7 +493,9 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
                      duration_ms: float | None = None, burn_in_ms: float | None = None,
                      record_dt_ms: float | None = None, depression: bool = True,
                      colored_noise: bool = True, n_quenched: int = 1, stimulus_mV=None,
-                     finite_size: bool = False, seed: int | None = None) -> xr.Dataset:
+                     finite_size: bool = False, seed: int | None = None,
+                     initial_state: DensityState | None = None, return_state: bool = False
+                     ) -> xr.Dataset | tuple[xr.Dataset, DensityState]:
     """Integrate the population-density model of the network; a dataset like the network's.
 
     Parameters
@@ -508,7 +542,15 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
         ``SeedSequence([seed, 2000])`` as the rate model's); the density
         itself stays deterministic.
     seed
-        Seed of the finite-size noise (required with ``finite_size``).
+        Seed of the finite-size noise (required with ``finite_size`` unless
+        ``initial_state`` carries the stream).
+    initial_state
+        None: the network's start (membranes uniform on the v_init range,
+        synapses at rest). A :class:`DensityState` from an earlier run with
+        the same parameters and options: continue from it (``stimulus_mV``
+        times and the burn-in then count from this call's start).
+    return_state
+        True: return ``(dataset, state at the end)``.
 
     Returns
     -------
@@ -521,7 +563,7 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
     ``max_mass_error``: the largest |density + refractory mass - 1| of any
     class at any step.
     """
-    if finite_size and seed is None:
+    if finite_size and seed is None and (initial_state is None or initial_state.rng is None):
         raise ValueError("finite_size needs a seed")
     consts = constants(params)
     duration = float(params["duration_ms"] if duration_ms is None else duration_ms)
@@ -564,13 +606,27 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
     # filtering tau_s is theta + (alpha/2) sigma sqrt(tau_s/tau_m)
     tau_s = np.repeat([syn.tau_I[0][TARGET == t].mean() for t in (0, 1)], K)
     shift_per_sigma = 0.5 * COLORED_ALPHA * np.sqrt(tau_s / tau_m)
-    rngs = ([np.random.default_rng(np.random.SeedSequence([int(seed), NOISE_STREAM]))]
-            if finite_size else None)
     per_class = syn.per_class[0]                                    # (2, 1) neurons per class
 
-    x, u, current = syn.initial_state()
-    q = np.zeros(len(PATHWAYS))                                     # current variances, mV^2
-    filtered = np.zeros((len(PATHWAYS), K))    # per source class, released filtered by tau_I
+    if initial_state is None:
+        rng = (np.random.default_rng(np.random.SeedSequence([int(seed), NOISE_STREAM]))
+               if finite_size else None)
+        x, u, current = syn.initial_state()
+        q = np.zeros(len(PATHWAYS))                                 # current variances, mV^2
+        filtered = np.zeros((len(PATHWAYS), K))  # per source class, released filtered by tau_I
+        last_spikes = np.zeros((2, K))
+    else:
+        start = initial_state.copy()
+        if start.masses.shape != stepper.m.shape or [qq.shape for qq in start.queues] != [
+                qq.shape for qq in stepper.queues]:
+            raise ValueError("initial_state comes from a run with another grid, time step "
+                             "or number of classes")
+        stepper.m, stepper.queues, stepper.heads = start.masses, start.queues, start.heads
+        x, u, current = start.x, start.u, start.current
+        q, filtered, last_spikes = start.variance, start.filtered, start.last_spikes
+        rng = start.rng if finite_size else None
+        if finite_size and rng is None:
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), NOISE_STREAM]))
     rec_decay, facil_decay, current_decay = syn._decays(dt)
     max_err = 0.0
     xs = np.empty((1, n_rec, len(PATHWAYS), K))
@@ -578,7 +634,6 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
     cs = np.empty((1, n_rec, len(PATHWAYS)))
     rates = np.empty((1, n_rec, 2, K))
     sigmas = np.empty((n_rec, 2))
-    last_spikes = np.zeros((2, K))
     step_index = 0
 
     def quenched_var() -> np.ndarray:
@@ -608,7 +663,7 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
         max_err = max(max_err, float(np.abs(stepper.total_mass() - 1.0).max()))
         last_spikes = spikes
         if finite_size:
-            counts = poisson_by_inversion(spikes * per_class, rngs[0].random(spikes.shape))
+            counts = poisson_by_inversion(spikes * per_class, rng.random(spikes.shape))
             drive = counts / per_class
         else:
             drive = spikes
@@ -641,7 +696,7 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
             total += one_step()
         rates[0, k] = total / rec_dt
 
-    out = _to_dataset(syn, params, xs, us, cs, rates, rec_dt * np.arange(n_rec), depression,
+    out = class_dataset(syn, params, xs, us, cs, rates, rec_dt * np.arange(n_rec), depression,
                       finite_size).isel(member=0, drop=True)
     out["sigma"] = (("input_population", "time"), sigmas.T,
                     {"units": "mV", "long_name": "noise amplitude sigma of the input"})
@@ -651,8 +706,13 @@ def simulate_density(params: Parameters, *, n_classes: int = N_CLASSES,
         "sigma": "derived from the shot noise" if sigma_mV is None else json.dumps(
             np.broadcast_to(np.asarray(sigma_mV, float), (2,)).tolist()),
         "colored_noise": int(colored_noise), "max_mass_error": max_err, "parameters": params.to_json()})
-    if finite_size:
+    if finite_size and seed is not None:
         out.attrs["seed"] = int(seed)
+    if return_state:
+        return out, DensityState(stepper.m.copy(), [qq.copy() for qq in stepper.queues],
+                                 list(stepper.heads), x.copy(), u.copy(), current.copy(),
+                                 q.copy(), filtered.copy(), last_spikes.copy(),
+                                 copy.deepcopy(rng))
     return out
 
 
@@ -709,3 +769,108 @@ def smallest_evoking_pulse(params: Parameters, *, pulse_ms: float, settle_ms: fl
         else:
             lo = mid
     return hi, lo, evoked
+
+
+PULSE_LEAD_MS = 10.0
+"""Quiet model time before a pulse in :func:`evoked_threshold_curve` (ms): the
+recorded samples before it let the event detection see the onset of the
+response, which can start within the pulse's first millisecond."""
+
+
+def evoked_threshold_curve(params: Parameters, delays_ms: Sequence[float], *,
+                           kick_mV: float, pulse_ms: float, settle_ms: float,
+                           response_ms: float, amplitude_range_mV: tuple[float, float],
+                           halvings: int, **options) -> xr.Dataset:
+    """The smallest pulse that evokes a full population spike at delays after
+    one, with the recovered fraction x at the pulse: the network's evoked
+    experiment (:func:`tum2000.sweeps.scenarios.evoked_study`) on this model.
+
+    The model runs ``params['burn_in_ms']`` + ``settle_ms`` to its quiet state;
+    a pulse of ``kick_mV`` for ``pulse_ms`` sets off a population spike (the
+    network's spontaneous one); ``delays_ms`` after the kick's start a pulse
+    of ``pulse_ms`` onto the excitatory population is tried, continuing from
+    the model's state at that moment (:class:`DensityState`), and its
+    amplitude is bisected ``halvings`` times in ``amplitude_range_mV``.
+    "Evoked" is the network's rule: a full PS (whole, excitatory participation
+    >= 0.5; :func:`tum2000.meanfield.bifurcation.rate_model_events`) whose
+    onset lies within ``response_ms`` of the pulse's start.
+
+    Returns a Dataset over ``delay`` (ms): ``threshold_mV`` (the lowest
+    evoking amplitude found; NaN when the top of the range fails or when the
+    model fired a second PS on its own before the pulse), ``failing_mV`` (the
+    highest failing one) and ``x_at_pulse`` (mean EE x); attribute
+    ``kick_participation`` (of the kicked PS; NaN without one, and then every
+    threshold is NaN). ``options`` go to :func:`simulate_density`.
+    """
+    from tum2000.meanfield.bifurcation import rate_model_events
+
+    delays = np.asarray(delays_ms, dtype=np.float64)
+    lead = PULSE_LEAD_MS
+    if delays.size == 0 or np.any(np.diff(delays) <= 0) or delays[0] <= lead + response_ms:
+        raise ValueError(f"delays_ms must increase and start after {lead + response_ms:g} ms, "
+                         f"got {delays.tolist()}")
+    low, high = (float(a) for a in amplitude_range_mV)
+    thr = np.full(delays.size, np.nan)
+    fail = np.full(delays.size, np.nan)
+    x_at = np.full(delays.size, np.nan)
+    _, state = simulate_density(params.replace(duration_ms=float(settle_ms)),
+                                return_state=True, **options)
+    trial_params = params.replace(duration_ms=lead + float(response_ms) + 30.0)
+
+    def evokes(start: DensityState, amplitude: float) -> tuple[bool, xr.Dataset]:
+        ds = simulate_density(trial_params, burn_in_ms=0.0, initial_state=start,
+                              stimulus_mV=square_pulse(lead, amplitude, pulse_ms), **options)
+        ev = rate_model_events(ds)
+        on = ev["onset_ms"]
+        return bool(np.any(ev["full"] & ev["whole"] & (on >= lead)
+                           & (on < lead + response_ms))), ds
+
+    # The kick starts `lead` ms into the first segment; segment j ends `lead`
+    # ms before the j-th pulse, and a trial runs on from there, pulsing at `lead`
+    # (the samples before the pulse tell a PS's onset from the record's start).
+    since_kick = []
+    kick_participation = float("nan")
+    previous = 0.0
+    for j, delay in enumerate(delays):
+        kick = square_pulse(lead, kick_mV, pulse_ms) if j == 0 else None
+        segment, state = simulate_density(params.replace(duration_ms=float(delay - previous)),
+                                          burn_in_ms=0.0, initial_state=state,
+                                          stimulus_mV=kick, return_state=True, **options)
+        segment = segment.assign_coords(time=segment["time"] + previous)
+        previous = float(delay)
+        # the first sample of a continuation is the last one of the segment before
+        since_kick.append(segment if j == 0 else segment.isel(time=slice(1, None)))
+        ev = rate_model_events(xr.concat(since_kick, dim="time", data_vars="all"))
+        full = ev["full"] & ev["whole"]
+        if j == 0:
+            if not full.any():
+                break                       # the kick evoked nothing: no curve
+            kick_participation = float(ev["participation"][np.flatnonzero(full)[0]])
+        if full.sum() > 1:
+            break                           # a second PS on its own: later pulses are moot
+        fired, trial = evokes(state, high)
+        x_at[j] = float(trial["recovered"].sel(pathway="EE").sel(time=lead, method="nearest"))
+        if not fired:
+            fail[j] = high
+            continue
+        lo, hi = low, high
+        if evokes(state, lo)[0]:
+            thr[j], fail[j] = lo, lo
+            continue
+        for _ in range(int(halvings)):
+            mid = 0.5 * (lo + hi)
+            if evokes(state, mid)[0]:
+                hi = mid
+            else:
+                lo = mid
+        thr[j], fail[j] = hi, lo
+    return xr.Dataset(
+        {"threshold_mV": ("delay", thr, {"units": "mV",
+                                         "long_name": "smallest evoking pulse amplitude"}),
+         "failing_mV": ("delay", fail, {"units": "mV",
+                                        "long_name": "largest failing pulse amplitude"}),
+         "x_at_pulse": ("delay", x_at, {"units": "1", "long_name": "EE recovered fraction"})},
+        coords={"delay": ("delay", delays, {"units": "ms",
+                                            "long_name": "from the kick's start to the pulse's"})},
+        attrs={"kick_mV": float(kick_mV), "kick_participation": kick_participation,
+               "pulse_ms": float(pulse_ms), "response_ms": float(response_ms)})

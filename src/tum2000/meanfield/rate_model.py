@@ -349,7 +349,7 @@ def simulate_rate_model(params: Parameters | Sequence[Parameters], *,
         u = np.stack([p[1] for p in parts], axis=1)
         current = np.stack([p[2] for p in parts], axis=1)    # (R, time, pathway)
         rates = model.class_rates(current)
-    out = _to_dataset(model, first, x, u, current, rates, t_rec - burn_in, depression,
+    out = class_dataset(model, first, x, u, current, rates, t_rec - burn_in, depression,
                       finite_size)
     index = pd.MultiIndex.from_tuples([(r, s if finite_size else -1) for r, s in members],
                                       names=["run", "seed"])
@@ -398,7 +398,7 @@ def _integrate_noisy(model: RateModel, seeds: list[int], dt: float, burn_in: flo
     return xs, us, cs, rates
 
 
-def _to_dataset(model: RateModel, params: Parameters, x: np.ndarray, u: np.ndarray,
+def class_dataset(model: RateModel, params: Parameters, x: np.ndarray, u: np.ndarray,
                 current: np.ndarray, rates: np.ndarray, time_ms: np.ndarray,
                 depression: bool, finite_size: bool) -> xr.Dataset:
     """Dataset of the batch's R members (dim ``member``): x, u (R, time, pathway, class),

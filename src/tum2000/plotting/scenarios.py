@@ -90,4 +90,48 @@ def plot_evoked(evoked: xr.Dataset, ax: Any) -> None:
     ax.legend(frameon=False, fontsize=8)
 
 
-__all__ = ["plot_bifurcation", "plot_evoked", "plot_hazard", "plot_initial_states"]
+def plot_threshold_curve(curve: xr.Dataset, network: Sequence[xr.Dataset], ax: Any) -> None:
+    """A model's smallest evoking pulse against x (a line through its pulse
+    times) over the network's threshold brackets (one colour for all seeds)."""
+    for k, study in enumerate(network):
+        x = np.asarray(study["x_at_pulse"].values, float).ravel()
+        thr = np.asarray(study["threshold_mV"].values, float).ravel()
+        fail = np.asarray(study["failing_mV"].values, float).ravel()
+        ok = np.isfinite(x) & np.isfinite(thr)
+        ax.vlines(x[ok], fail[ok], thr[ok], color="C1", lw=2)
+        ax.plot(x[ok], thr[ok], "o", color="C1", ms=4,
+                label="network (seeds pooled)" if k == 0 else None)
+    x = np.asarray(curve["x_at_pulse"].values, float)
+    thr = np.asarray(curve["threshold_mV"].values, float)
+    ok = np.isfinite(x) & np.isfinite(thr)
+    ax.plot(x[ok], thr[ok], "-s", color="C0", ms=4, label="density model")
+    ax.set_xlabel("x at the pulse (EE)")
+    ax.set_ylabel("smallest evoking pulse (mV)")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=8)
+
+
+def plot_size_series(model: xr.Dataset, network: xr.Dataset, ax: Any) -> None:
+    """Full PS per second against N at a fixed in-degree, one colour per
+    spread: the network (mean over seeds, circles) and a model (pooled over its
+    noise seeds, squares, dashed)."""
+    for k, w in enumerate(model["I_b_spread_mV"].values):
+        n_model = model["N_exc"].values + model["N_inh"].values
+        rate_model = (model["full_ps_count"].sel(I_b_spread_mV=w).sum("seed")
+                      / model["duration_s"].sel(I_b_spread_mV=w).sum("seed"))
+        ax.plot(n_model, rate_model, "s--", color=f"C{k}", ms=4)
+        if float(w) in set(map(float, network["I_b_spread_mV"].values)):
+            n_net = network["N_exc"].values + network["N_inh"].values
+            ax.plot(n_net, network["full_ps_rate_hz"].sel(I_b_spread_mV=w).mean("seed"),
+                    "o-", color=f"C{k}", ms=4, label=f"w = {float(w):g} mV")
+    ax.plot([], [], "o-", color="0.4", ms=4, label="network")
+    ax.plot([], [], "s--", color="0.4", ms=4, label="density model")
+    ax.set_xscale("log")
+    ax.set_xlabel("network size N (fixed in-degree)")
+    ax.set_ylabel("full PS per s")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=8)
+
+
+__all__ = ["plot_bifurcation", "plot_evoked", "plot_hazard", "plot_initial_states",
+           "plot_size_series", "plot_threshold_curve"]

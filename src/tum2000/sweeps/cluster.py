@@ -265,6 +265,31 @@ def dask_client(scheduler: str | None = None, scheduler_file: str | os.PathLike 
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def parallel_map(function: Any, *iterables: Any, n_workers: int | None = None,
+                 scheduler: str | None = None, brian2_workers: bool = False) -> list[Any]:
+    """``list(map(function, *iterables))`` on Dask workers: ``scheduler``'s, or
+    those :func:`dask_client` finds or starts (a local cluster of one
+    single-threaded process per item, up to ``n_workers``, default one per
+    core; ``brian2_workers`` as there). ``function`` must be importable (a
+    module's top-level function); a worker's exception is raised here, and
+    Ctrl-C cancels the work and closes the cluster."""
+    from dask.distributed import as_completed
+
+    items = list(zip(*iterables))
+    if not items:
+        return []
+    workers = max(1, min(n_workers or os.cpu_count() or 1, len(items)))
+    with dask_client(scheduler, n_workers=workers, brian2_workers=brian2_workers) as connection:
+        futures = connection.client.map(function, *zip(*items), pure=False)
+        try:
+            for future in as_completed(futures):
+                future.result()             # re-raises a worker's exception here
+        except BaseException:
+            connection.client.cancel(futures)
+            raise
+        return [future.result() for future in futures]
+
+
 def description_of(address: str | None, scheduler_file: str | os.PathLike | None) -> str:
     if address:
         return f"scheduler {address}"
@@ -280,4 +305,5 @@ def _connect(**where: Any) -> Any:
 
 
 __all__ = ["Brian2WorkerSetup", "ClusterError", "Connection", "check_scheduler_address",
-           "check_where", "dask_client", "environment_scheduler", "slurm_cluster"]
+           "check_where", "dask_client", "environment_scheduler", "parallel_map",
+           "slurm_cluster"]

@@ -119,11 +119,20 @@ def network_at_points(ds: xr.Dataset) -> list[dict[str, Any]]:
     return out
 
 
-def predictions(progress: bool = False) -> list[dict[str, Any]]:
-    """``tum2000 theory``'s prediction at every evaluation point (parameters only)."""
-    from tum2000.meanfield.theory import predict
+def predictions(model: str = "density", progress: bool = False,
+                **options: Any) -> list[dict[str, Any]]:
+    """``tum2000 theory``'s prediction at every evaluation point (parameters
+    only), with one of its models (:data:`tum2000.meanfield.theory.MODELS`);
+    the density model's noisy runs go to local Dask workers. ``options`` go to
+    :func:`~tum2000.meanfield.theory.predict` (e.g. ``run_ms``)."""
+    from functools import partial
 
-    return [predict(p, progress=progress) for p in point_parameters()]
+    from tum2000.meanfield.theory import DENSITY_RUNS, predict
+    from tum2000.sweeps.cluster import parallel_map
+
+    run_map = partial(parallel_map, n_workers=DENSITY_RUNS)
+    return [predict(p, model=model, progress=progress, run_map=run_map, **options)
+            for p in point_parameters()]
 
 
 def scores(network: list[dict[str, Any]], predicted: list[dict[str, Any]]) -> list[dict[str, Any]]:

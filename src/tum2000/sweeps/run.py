@@ -84,21 +84,12 @@ def simulate_many(jobs: Sequence[tuple[Parameters, int]], *, targets: Sequence[s
 
 def _run(indices: list[int], jobs: Sequence[tuple[Parameters, int]], targets: Sequence[str],
          directory: str, scheduler: str | None, n_workers: int | None) -> None:
-    from dask.distributed import as_completed
+    from tum2000.sweeps.cluster import parallel_map
 
-    from tum2000.sweeps.cluster import dask_client
-
-    args = ([jobs[i][0].to_json() for i in indices], [int(jobs[i][1]) for i in indices],
-            [targets[i] for i in indices], [directory] * len(indices))
-    workers = max(1, min(n_workers or os.cpu_count() or 1, len(indices)))
-    with dask_client(scheduler, n_workers=workers) as connection:
-        futures = connection.client.map(_simulate_into_cache, *args, pure=False)
-        try:
-            for future in as_completed(futures):
-                future.result()  # re-raises a worker's exception here
-        except BaseException:
-            connection.client.cancel(futures)
-            raise
+    parallel_map(_simulate_into_cache, [jobs[i][0].to_json() for i in indices],
+                 [int(jobs[i][1]) for i in indices], [targets[i] for i in indices],
+                 [directory] * len(indices), n_workers=n_workers, scheduler=scheduler,
+                 brian2_workers=True)
 
 
 # --- parameter sweeps -----------------------------------------------------------------
