@@ -58,16 +58,12 @@ def test_table_has_a_row_per_point_and_no_nan():
 
 
 def test_where_sentence_names_the_points_that_miss():
-    network = [net([1.0, 1.0], [0.40, 0.40]), net([1.0, 1.0], [0.40, 0.40]),
-               net([1.0, 1.0], [0.40, 0.40])]
-    predicted = [pred(1.4, 0.44), pred(1.6, 0.40), pred(1.0, 0.46)]
+    network = [net([1.0, 1.0], [0.40, 0.40])] * 4
+    predicted = [pred(1.4, 0.44), pred(1.6, 0.40), pred(1.0, 0.46), pred(1.0, 0.47)]
     s = held_out.scores(network, predicted)
-    points = [{"EE_A_mV": 1.8, "I_b_spread_mV": 0.5}, {"EE_A_mV": 1.9, "I_b_spread_mV": 1.0},
-              {"EE_A_mV": 1.7, "I_b_spread_mV": 0.75}]
-    text = theory.where_sentence(points, s)
-    assert text == ("The rate misses at point 2 (EE_A_mV 1.9, I_b_spread_mV 1); x before a PS "
-                    "misses at point 3 (EE_A_mV 1.7, I_b_spread_mV 0.75).")
-    assert theory.where_sentence(points[:1], s[:1]) == ""
+    assert theory.where_sentence(s) == ("The rate misses at point 2; x before a PS misses at "
+                                        "points 3 and 4.")
+    assert theory.where_sentence(s[:1]) == ""
 
 
 def test_model_comparison_counts_points_meeting_both_targets():

@@ -289,9 +289,9 @@ def size_comparison_table(model: xr.Dataset, network: xr.Dataset):
                      "inside the network's CI": "yes" if net.defined and net.low <= m.mean
                      <= net.high else "no",
                      "model x before a PS": Estimate.of(model["full_x_before_mean"].sel(
-                         I_b_spread_mV=w, N_exc=n_exc).values).text("{:.3f}"),
+                         I_b_spread_mV=w, N_exc=n_exc).values).text("{:.3f}", "no PS"),
                      "network x before a PS": Estimate.of(network["full_x_before_mean"].sel(
-                         I_b_spread_mV=w, N_exc=n_exc).values).text("{:.3f}")})
+                         I_b_spread_mV=w, N_exc=n_exc).values).text("{:.3f}", "no PS")})
     return readable(pd.DataFrame(rows).set_index(["spread w (mV)", "N"]))
 
 

@@ -89,16 +89,17 @@ def miss_sentence(network: Sequence[dict[str, Any]], predicted: Sequence[dict[st
     return text + "."
 
 
-def where_sentence(points: Sequence[dict[str, Any]], scores: Sequence[dict[str, Any]]) -> str:
-    """Which points miss which target, with their parameters: "x before misses
-    at point 1 (EE_A_mV 1.8, ...) and point 5 (...)"; "" when none misses."""
+def where_sentence(scores: Sequence[dict[str, Any]]) -> str:
+    """Which points (numbered from 1, as in the table) miss which target: "The
+    rate misses at point 2; x before a PS misses at points 1 and 5."; "" when
+    none misses."""
     parts = []
     for key, what in (("rate_ok", "the rate"), ("x_before_ok", "x before a PS")):
-        missed = [k for k, sc in enumerate(scores) if sc[key] is False]
+        missed = [str(k + 1) for k, sc in enumerate(scores) if sc[key] is False]
         if missed:
-            named = [f"point {k + 1} (" + ", ".join(f"{name} {value:g}" for name, value in
-                                                    points[k].items()) + ")" for k in missed]
-            parts.append(f"{what} misses at " + " and ".join(named))
+            where = (f"point {missed[0]}" if len(missed) == 1 else
+                     "points " + ", ".join(missed[:-1]) + " and " + missed[-1])
+            parts.append(f"{what} misses at {where}")
     if not parts:
         return ""
     text = "; ".join(parts)

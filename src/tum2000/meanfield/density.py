@@ -746,11 +746,20 @@ def smallest_evoking_pulse(params: Parameters, *, pulse_ms: float, settle_ms: fl
     """
     from tum2000.meanfield.bifurcation import rate_model_events
 
-    at = float(params["burn_in_ms"]) + settle_ms
-    p = params.replace(duration_ms=settle_ms + 300.0)
+    # One run to the pulse, then every trial continues from its state
+    # (DensityState): the same numbers as one run per trial, at a fraction of
+    # the cost. The quiet run's last sample (the rate of its last step) gives
+    # way to the trial's first (the pulse's first millisecond).
+    quiet, state = simulate_density(params.replace(duration_ms=float(settle_ms)),
+                                    return_state=True, **options)
+    quiet = quiet.isel(time=slice(None, -1))
+    trial = params.replace(duration_ms=300.0)
 
     def run(amplitude: float) -> tuple[bool, xr.Dataset]:
-        ds = simulate_density(p, stimulus_mV=square_pulse(at, amplitude, pulse_ms), **options)
+        tail = simulate_density(trial, burn_in_ms=0.0, initial_state=state,
+                                stimulus_mV=square_pulse(0.0, amplitude, pulse_ms), **options)
+        tail = tail.assign_coords(time=tail["time"] + float(settle_ms))
+        ds = xr.concat([quiet, tail], dim="time", data_vars="all", combine_attrs="override")
         ev = rate_model_events(ds.sel(time=slice(settle_ms - 1.0, None)))
         return bool(np.any(ev["full"] & ev["whole"])), ds
 

@@ -126,11 +126,15 @@ def plot_size_series(model: xr.Dataset, network: xr.Dataset, ax: Any) -> None:
                     "o-", color=f"C{k}", ms=4, label=f"w = {float(w):g} mV")
     ax.plot([], [], "o-", color="0.4", ms=4, label="network")
     ax.plot([], [], "s--", color="0.4", ms=4, label="density model")
+    sizes = model["N_exc"].values + model["N_inh"].values
     ax.set_xscale("log")
+    ax.set_xticks(sizes, [f"{int(n):,}" for n in sizes])
+    ax.minorticks_off()
     ax.set_xlabel("network size N (fixed in-degree)")
     ax.set_ylabel("full PS per s")
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=8)
+    # beside the axes: the lines fill the plot's corners
+    ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
 
 
 __all__ = ["plot_bifurcation", "plot_evoked", "plot_hazard", "plot_initial_states",
