@@ -162,3 +162,17 @@ def test_threshold_ratio_and_verdict():
     assert same.holds is True and same.estimate.mean == pytest.approx(1.0)
     few = ch.threshold_verdict(curve, ch.threshold_pairs(curve, network[:1]))
     assert few.holds is None and few.text.startswith("too few")
+
+
+def test_threshold_verdict_without_any_network_pulse():
+    """A network with no population spike gives no pulse: "too few", no error."""
+    curve = xr.Dataset({"x_at_pulse": ("delay", [0.30, 0.40]),
+                        "threshold_mV": ("delay", [1.0, 0.5])})
+    empty = xr.Dataset({name: (("event", "delay"), np.empty((0, 2)))
+                        for name in ("x_at_pulse", "threshold_mV", "failing_mV")},
+                       attrs={"seed": 101})
+    pairs = ch.threshold_pairs(curve, [empty])
+    assert len(pairs) == 0 and pairs["model (mV)"].dtype == float
+    verdict = ch.threshold_verdict(curve, pairs)
+    assert verdict.holds is None and verdict.text.startswith("too few") and verdict.n == 0
+    assert ch.threshold_ratio(pairs).n == 0

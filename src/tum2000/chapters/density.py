@@ -379,8 +379,10 @@ def threshold_pairs(curve: xr.Dataset, network: Sequence[xr.Dataset]) -> pd.Data
             rows.append({"seed": int(study.attrs["seed"]), "x": float(xi),
                          "network failing (mV)": float(fi), "network evoking (mV)": float(ti),
                          "model (mV)": float(np.interp(xi, xs, ths)) if inside else math.nan})
-    return pd.DataFrame(rows, columns=["seed", "x", "network failing (mV)",
-                                       "network evoking (mV)", "model (mV)"])
+    columns = ["seed", "x", "network failing (mV)", "network evoking (mV)", "model (mV)"]
+    # typed columns also without rows (no network pulse had a threshold)
+    return pd.DataFrame(rows, columns=columns).astype(
+        {name: (int if name == "seed" else float) for name in columns})
 
 
 def threshold_ratio(pairs: pd.DataFrame) -> Estimate:
