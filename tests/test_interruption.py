@@ -98,7 +98,7 @@ def test_simulate_interrupted_leaves_nothing(stage, duration_ms, signame, tmp_pa
         ["simulate", "--set", "burn_in_ms=100", "--set", f"duration_ms={duration_ms}",
          "--out", "out/run.nc", "--figure", "previous.png"],
         stage, signame, tmp_path, work, {"TUM2000_CACHE": str(cache)})
-    assert status == 130
+    assert status == 130, stderr
     _check_message(stderr, signame)
     assert _listing(work, cache) == before  # no output, no cache entry, no temporary file
 
@@ -115,7 +115,7 @@ def test_run_interrupted_during_notebook_restores_the_folder(signame, tmp_path):
          "--set", "duration_ms=100", "--out", "executed.ipynb", "--no-progress"],
         "notebook", signame, tmp_path, work, {"JUPYTER_RUNTIME_DIR": str(runtime),
                                               "TUM2000_CACHE": str(tmp_path / "cache")})
-    assert status == 130
+    assert status == 130, stderr
     _check_message(stderr, signame)
     # The previous executed notebook and the dataset the cell replaced are back;
     # no temporary notebook, no backup, no kernel connection file or socket.
@@ -130,7 +130,7 @@ def test_run_interrupted_inside_the_kernels_simulation(tmp_path):
         ["run", "simulate", "--root", str(ROOT), "--set", "burn_in_ms=100",
          "--set", "duration_ms=100", "--out", "executed.ipynb", "--no-progress"],
         "replay", "SIGINT", tmp_path, work, {"TUM2000_CACHE": str(tmp_path / "cache")})
-    assert status == 130
+    assert status == 130, stderr
     _check_message(stderr, "SIGINT")
     assert _listing(work) == {}
     assert not list((tmp_path / "cache").glob("*"))  # the cut-short run is not cached
@@ -150,7 +150,7 @@ def test_book_interrupted_keeps_the_previous_executed_notebook(signame, tmp_path
     before = _listing(root)
     status, stderr = _interrupt(["book", "--quick", "--root", str(root)], "notebook", signame,
                                 tmp_path, root, _private_env(tmp_path))
-    assert status == 130
+    assert status == 130, stderr
     lines = [line for line in stderr.strip().splitlines() if line.startswith("interrupted")]
     assert lines == [MESSAGE.format(signame)] and "Traceback" not in stderr
     assert _leftovers(tmp_path, root) == []
@@ -207,7 +207,7 @@ def test_run_interrupted_after_the_figure_keeps_the_previous_output(signame, tmp
     before = _good_figure_run(work, env)
     status, stderr = _interrupt([*FIGURE_RUN, "--set", "seed=124"], "notebook", signame,
                                 tmp_path, work, {**env, "TUM2000_PAUSE_AFTER": "save_figure"})
-    assert status == 130
+    assert status == 130, stderr
     _check_message(stderr, signame)
     assert _listing(work) == before
     assert _leftovers(tmp_path, work) == []
@@ -250,7 +250,7 @@ def test_run_interrupted_with_a_dask_cluster_running_is_quiet(tmp_path):
              "--set", "n_convergence_seeds=2", "--set", "n_seeds=2"]
     status, stderr = _interrupt(["run", "reproducibility", "--root", str(ROOT), *SHORT, *short],
                                 "dask", "SIGTERM", tmp_path, work, env)
-    assert status == 130
+    assert status == 130, stderr
     _check_message(stderr, "SIGTERM")
     assert _listing(work) == {}
     # Dask's scratch space lives in a folder of tum2000's, removed at the end.
